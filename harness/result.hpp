@@ -1,0 +1,83 @@
+#pragma once
+// What one run of one worker process produced. The process runner fills it, expectations judge
+// it, reporters write it. Plain data: no behaviour lives here.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+// One protocol event line from a worker's stdout: a JSON object with an "event" field.
+struct Event {
+  double t_ms = 0;      // since spawn
+  std::string type;     // value of "event"
+  nlohmann::json body;  // the whole object, "event" included
+};
+
+// A bounded capture of one output stream: the byte count is exact, the tail is the last
+// `tail_limit` bytes (raw, possibly invalid UTF-8; reporters escape it).
+struct StreamCapture {
+  std::uint64_t bytes = 0;
+  std::uint64_t lines = 0;
+  std::string tail;
+  bool truncated = false;  // bytes > tail.size()
+};
+
+// One tick of the memory sampler, summed over the worker and all its live descendants.
+// pss/uss are -1 on ticks where they were not read (they cost ~1000x an RSS read).
+struct MemorySample {
+  double t_ms = 0;  // since spawn
+  std::int64_t rss_kib = 0;
+  std::int64_t pss_kib = -1;
+  std::int64_t uss_kib = -1;
+  int processes = 0;  // how many processes the tick covered
+};
+
+struct MemoryStats {
+  std::int64_t baseline_rss_kib = -1;  // last sample before `ready` (or first sample)
+  std::int64_t ready_rss_kib = -1;     // sampled when `ready` arrived
+  std::int64_t ready_pss_kib = -1;
+  std::int64_t ready_uss_kib = -1;
+  std::int64_t peak_rss_kib = -1;  // max over samples, and never below hwm/maxrss of the root
+  std::int64_t peak_pss_kib = -1;
+  std::int64_t peak_uss_kib = -1;
+  std::int64_t hwm_kib = -1;     // kernel peak: VmHWM while running, ru_maxrss at exit
+  std::int64_t maxrss_kib = -1;  // ru_maxrss of the reaped root process
+  std::int64_t final_pss_kib = -1;
+  std::int64_t final_uss_kib = -1;
+  std::vector<MemorySample> samples;
+};
+
+// How the instance ended. Exactly one of exit_code / signal is set once the process was reaped;
+// both are empty when it could not be started (then spawn_error says why).
+struct ProcessResult {
+  int index = 0;  // instance index within its scenario
+  int pid = -1;
+  std::vector<std::string> argv;
+  double spawn_offset_ms = 0;      // start time relative to the first instance of the batch
+  std::optional<double> ready_ms;  // time from spawn to the `ready` event
+  double wall_s = 0;               // spawn to reap of the root process
+  std::optional<int> exit_code;
+  std::optional<int> signal;  // terminating signal number
+  bool timed_out = false;
+  bool cancelled = false;  // the harness was interrupted (SIGINT/SIGTERM) while it ran
+  std::optional<double>
+      kill_latency_ms;         // deadline (+grace) to the last process of the tree reaped
+  std::string kill_signal;     // "SIGTERM" or "SIGKILL": what finally ended a timed-out tree
+  int leftover_processes = 0;  // descendants still alive after the root exited, killed by us
+  std::string spawn_error;     // non-empty when the program could not be started
+  std::vector<Event> events;
+  std::vector<std::string> protocol_violations;  // malformed event lines, with line excerpts
+  StreamCapture out;
+  StreamCapture err;
+  MemoryStats memory;
+};
+
+std::string signal_name(int sig);  // "SIGKILL"; "SIG42" for unknown numbers
+
+}  // namespace harness

@@ -1,0 +1,1 @@
+// Placeholder: decode lands with the YOLO worker (issue 4).
