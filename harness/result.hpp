@@ -81,3 +81,54 @@ struct ProcessResult {
 std::string signal_name(int sig);  // "SIGKILL"; "SIG42" for unknown numbers
 
 }  // namespace harness
+
+namespace harness {
+
+// One execution of a scenario's instances: the single run, or one matrix point, or one repeat.
+struct ScenarioRun {
+  nlohmann::json params = nlohmann::json::object();  // matrix values of this run: {"instances": 3}
+  int repeat = 0;
+  bool warmup = false;  // warmup runs are reported but not judged
+  double wall_s = 0;    // first spawn to last reap
+  std::vector<ProcessResult> instances;
+  std::vector<std::string> failures;  // expectation failures of this run, one line each
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string file;
+  std::string description;
+  std::vector<std::string> labels;
+  std::string status;                 // "pass" | "fail" | "error"
+  std::string error;                  // when status == "error": why the scenario could not run
+  std::vector<std::string> failures;  // all runs' failures, prefixed with the run's params
+  nlohmann::json matrix = nullptr;    // {"instances": [1,2,3,4]} as written, or null
+  nlohmann::json expect = nlohmann::json::object();  // the expectations as written, for reports
+  double duration_s = 0;
+  std::vector<ScenarioRun> runs;
+};
+
+struct HostInfo {
+  std::string hostname;
+  std::string kernel;
+  std::string cpu_model;
+  int cpus = 0;
+  std::int64_t mem_total_kib = 0;
+};
+
+// Everything one `harness run` produced; reporters turn it into report.json/junit/md/html.
+struct RunReport {
+  std::string harness_version;
+  std::vector<std::string> command;  // the harness's own argv
+  HostInfo host;
+  std::string started_at;  // ISO 8601 UTC
+  std::string finished_at;
+  double duration_s = 0;
+  bool interrupted = false;  // SIGINT/SIGTERM stopped the run; scenarios holds what ran
+  std::int64_t harness_rss_before_kib = -1;
+  std::int64_t harness_rss_after_kib = -1;
+  std::int64_t harness_rss_peak_kib = -1;
+  std::vector<ScenarioResult> scenarios;
+};
+
+}  // namespace harness
