@@ -76,6 +76,17 @@ TEST(parse_smaps_rollup, empty_for_zombie) {
   EXPECT_EQ(r.uss_kib, -1);
 }
 
+TEST(parse_statm_rss_kib, converts_resident_pages) {
+  // statm_bash_login.txt: "1308 1049 769 193 0 327 0" with 4 KiB pages; the status recorded
+  // at the same moment (status_bash_login.txt) says "VmRSS:\t    4196 kB" = 1049 * 4.
+  const std::string statm = read_data("statm_bash_login.txt");
+  EXPECT_EQ(parse_statm_rss_kib(statm, 4), 1049 * 4);
+  EXPECT_EQ(parse_statm_rss_kib(statm, 4),
+            parse_status_field_kib(read_data("status_bash_login.txt"), "VmRSS"));
+  EXPECT_EQ(parse_statm_rss_kib("", 4), -1);
+  EXPECT_EQ(parse_statm_rss_kib("12", 4), -1);
+}
+
 TEST(parse_children, reads_space_separated_pids) {
   // children_bash.txt: the bytes "9369 9370 9371 " (a bash with three sleeps, no newline).
   EXPECT_EQ(parse_children(read_data("children_bash.txt")), (std::vector<int>{9369, 9370, 9371}));
@@ -306,6 +317,47 @@ TEST(MemorySampler, more_pids_than_one_libproc2_select) {
   MemorySampler sampler;
   MemorySample s = sampler.sample(pids, false);
   EXPECT_EQ(s.processes, 301);
+}
+
+TEST(MemorySampler, libproc2_rss_source_agrees_with_statm) {
+  Reaper reaper;
+  auto [big, big_ok] = fork_reporting([] { return touch_mib(64); });
+  ASSERT_GT(big, 0);
+  reaper.child(big);
+  ASSERT_EQ(big_ok, 64);
+  MemorySampler via_statm(RssSource::statm);
+  MemorySampler via_libproc2(RssSource::libproc2);
+  MemorySample a = via_statm.sample({big}, false);
+  MemorySample b = via_libproc2.sample({big}, false);
+  EXPECT_EQ(a.processes, 1);
+  EXPECT_EQ(b.processes, 1);
+  EXPECT_GE(a.rss_kib, 64 * 1024);
+  // The child sleeps, so both read the same VmRSS (allow a few pages of kernel-side drift).
+  EXPECT_NEAR(static_cast<double>(a.rss_kib), static_cast<double>(b.rss_kib), 64.0);
+}
+
+TEST(MemorySampler, statm_fd_of_an_exited_process_is_not_reused) {
+  auto [first, ok] = fork_reporting([] { return touch_mib(32); });
+  ASSERT_GT(first, 0);
+  ASSERT_EQ(ok, 32);
+  MemorySampler sampler;
+  EXPECT_GE(sampler.sample({first}, false).rss_kib, 32 * 1024);
+  ::kill(first, SIGKILL);
+  ::waitpid(first, nullptr, 0);
+  // The cached fd still points at the dead task: the sample must say it is gone.
+  MemorySample after = sampler.sample({first}, false);
+  EXPECT_EQ(after.processes, 0);
+  EXPECT_EQ(after.rss_kib, 0);
+}
+
+TEST(SmapsPacer, spaces_reads_by_cost_over_budget) {
+  SmapsPacer pacer(0.01, 250);
+  EXPECT_TRUE(pacer.due(0));  // the first read is due at once
+  pacer.record(0, 8.0);       // an 8 ms read at a 1 % budget: next one 800 ms later
+  EXPECT_FALSE(pacer.due(799));
+  EXPECT_TRUE(pacer.due(800));
+  pacer.record(1000, 0.1);  // a cheap read: held to the 250 ms floor
+  EXPECT_DOUBLE_EQ(pacer.next_ms(), 1250);
 }
 
 }  // namespace
