@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -40,6 +41,13 @@ bool read_proc_file(const char* path, std::string& out, int dirfd = AT_FDCWD) {
   }
   ::close(fd);
   return ok;
+}
+
+// CPU time of the calling thread: what a read costs the harness, whatever the machine's load.
+double thread_cpu_ms() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 std::int64_t parse_int(std::string_view s) {
@@ -176,6 +184,7 @@ struct MemorySampler::Impl {
   };
   std::unordered_map<int, Open> statm;
   std::uint64_t tick = 0;
+  double last_smaps_cpu_ms = 0;
 
   // Two libproc2 contexts, because the item list decides which /proc files a select reads:
   // `rss` reads status, `smaps` adds smaps_rollup (the page-table walk).
@@ -284,12 +293,18 @@ struct MemorySampler::Impl {
 MemorySampler::MemorySampler(RssSource source) : impl_(std::make_unique<Impl>(source)) {}
 MemorySampler::~MemorySampler() = default;
 
+double MemorySampler::last_smaps_cpu_ms() const {
+  return impl_->last_smaps_cpu_ms;
+}
+
 MemorySample MemorySampler::sample(const std::vector<int>& pids, bool with_smaps) {
   MemorySample s;
   if (with_smaps) {
     s.pss_kib = 0;
     s.uss_kib = 0;
+    double start = thread_cpu_ms();
     impl_->sample_libproc2(pids, true, s);
+    impl_->last_smaps_cpu_ms = thread_cpu_ms() - start;
   } else if (impl_->source == RssSource::statm) {
     impl_->sample_statm(pids, s);
   } else {

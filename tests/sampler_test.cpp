@@ -268,6 +268,9 @@ TEST(MemorySampler, smaps_gives_sane_pss_and_uss) {
   EXPECT_GE(s.uss_kib, 95 * 1024);
   EXPECT_LE(s.uss_kib, s.pss_kib);
   EXPECT_LE(s.pss_kib, s.rss_kib);
+  // Walking 100 MiB of page tables takes measurable CPU, but nowhere near a second.
+  EXPECT_GT(sampler.last_smaps_cpu_ms(), 0.0);
+  EXPECT_LT(sampler.last_smaps_cpu_ms(), 1000.0);
 }
 
 TEST(MemorySampler, sums_over_a_tree) {
