@@ -3,20 +3,20 @@
 //
 // What reads cost the harness (CPU time, bench/sampler_bench.cpp, medians; measured on a 2-core
 // machine at load 8-10, so read them as upper bounds):
-//   process_tree, 1 process               12 us, plus ~11 us per further process
-//   RSS, statm fd kept open (default)     1.5-1.7 us per process
+//   process_tree, 1 process               11-12 us, plus ~11 us per further process
+//   RSS, statm fd kept open (default)     1.3-1.7 us per process
 //   RSS, libproc2 PIDS_VM_RSS select      42-52 us per process: on every select libproc2 reads
 //                                         /proc/uptime, reads status twice (once to learn the
 //                                         tgid) and stats /proc/PID
 //   PSS/USS, libproc2 smaps_rollup        84 us for a 1.7 MiB process, 7.9-13.4 ms for a 500 MiB
 //                                         one: the kernel walks the page tables, so the cost
 //                                         grows with resident memory (16-27 us per MiB)
-// So RSS is read every tick: at the default 10 ms, tree walk + statm is 12 us per tick, 0.12 %
-// of a core for a one-process worker (1.3 % for a tree of 10). PSS/USS is read adaptively
+// So RSS is read every tick: at the default 10 ms, tree walk + statm is 12-15 us per tick, 0.15 %
+// of a core for a one-process worker (1.4 % for a tree of 10). PSS/USS is read adaptively
 // through SmapsPacer: after a smaps read that took C of CPU, the next comes no sooner than
 // max(250 ms, C / 1 %). Smaps reads thus stay under 1 % of a core whatever the worker's size (a
 // 500 MiB worker gets PSS/USS every 0.8-1.3 s, a small one every 250 ms at 0.03 %), and a
-// one-process worker costs at most ~1.1 % of a core in all. A fixed rate cannot do that: every
+// one-process worker costs at most ~1.2 % of a core in all. A fixed rate cannot do that: every
 // 250 ms would be 3-5 % of a core at 500 MiB. Callers also read PSS/USS at `ready` and at the
 // end, outside the pacer, so the phase figures never miss them.
 //
