@@ -1,0 +1,188 @@
+// Cost of the memory sampler: one RSS tick, one PSS/USS (smaps_rollup) read, and the tree walk,
+// for a small process and for one that has touched 500 MiB. The figures decide the default
+// PSS/USS rate documented in harness/sampler.hpp.
+//
+//   build/bench/sampler_bench --benchmark_out=/tmp/sampler.json --benchmark_out_format=json
+
+#include <benchmark/benchmark.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "harness/sampler.hpp"
+
+extern char** environ;
+
+namespace {
+
+// Processes measured by the benchmarks, started once in main and killed at the end.
+int g_small = -1;             // /bin/sleep: a small exec'd process (~1-2 MiB RSS)
+int g_big = -1;               // a fork that has touched 500 MiB of private memory
+std::vector<int> g_tree_ten;  // a root with 9 children: a worker with helper processes
+
+int spawn_sleep() {
+  char arg0[] = "sleep";
+  char arg1[] = "100000";
+  char* argv[] = {arg0, arg1, nullptr};
+  pid_t pid = -1;
+  if (posix_spawn(&pid, "/bin/sleep", nullptr, nullptr, argv, environ) != 0) return -1;
+  return pid;
+}
+
+// A child that maps and touches `mib` MiB, reports through a pipe, then waits to be killed.
+int fork_toucher(std::size_t mib) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  int pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::size_t bytes = mib << 20;
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) ::_exit(1);
+    std::memset(p, 0x5a, bytes);
+    char ok = 1;
+    if (::write(fds[1], &ok, 1) != 1) ::_exit(1);
+    for (;;) ::pause();
+  }
+  ::close(fds[1]);
+  char ok = 0;
+  if (pid < 0 || ::read(fds[0], &ok, 1) != 1) pid = -1;
+  ::close(fds[0]);
+  return pid;
+}
+
+// A root whose 9 children are sleepers forked from it, so the tree walk sees 10 processes.
+int fork_tree_of_ten() {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  int pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    for (int i = 0; i < 9; ++i) {
+      if (::fork() == 0) {
+        for (;;) ::pause();
+      }
+    }
+    char ok = 1;
+    if (::write(fds[1], &ok, 1) != 1) ::_exit(1);
+    for (;;) ::pause();
+  }
+  ::close(fds[1]);
+  char ok = 0;
+  if (pid < 0 || ::read(fds[0], &ok, 1) != 1) pid = -1;
+  ::close(fds[0]);
+  return pid;
+}
+
+int target(int which) {
+  return which == 0 ? g_small : g_big;
+}
+const char* target_name(int which) {
+  return which == 0 ? "small" : "500MiB";
+}
+
+// Args: target (0 small, 1 500 MiB), RSS source (0 statm, 1 libproc2).
+void BM_SampleRss(benchmark::State& state) {
+  int pid = target(static_cast<int>(state.range(0)));
+  const bool libproc2 = state.range(1) == 1;
+  state.SetLabel(std::string(target_name(static_cast<int>(state.range(0)))) +
+                 (libproc2 ? " libproc2" : " statm"));
+  harness::MemorySampler sampler(libproc2 ? harness::RssSource::libproc2
+                                          : harness::RssSource::statm);
+  const std::vector<int> pids{pid};
+  std::int64_t rss = 0;
+  for (auto _ : state) {
+    harness::MemorySample s = sampler.sample(pids, false);
+    rss = s.rss_kib;
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["rss_kib"] = static_cast<double>(rss);
+}
+BENCHMARK(BM_SampleRss)->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
+void BM_SampleSmaps(benchmark::State& state) {
+  int pid = target(static_cast<int>(state.range(0)));
+  state.SetLabel(target_name(static_cast<int>(state.range(0))));
+  harness::MemorySampler sampler;
+  const std::vector<int> pids{pid};
+  std::int64_t pss = 0;
+  for (auto _ : state) {
+    harness::MemorySample s = sampler.sample(pids, true);
+    pss = s.pss_kib;
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["pss_kib"] = static_cast<double>(pss);
+}
+BENCHMARK(BM_SampleSmaps)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+void BM_ProcessTree(benchmark::State& state) {
+  int root = state.range(0) == 1 ? g_small : g_tree_ten.front();
+  std::size_t n = 0;
+  for (auto _ : state) {
+    std::vector<int> tree = harness::process_tree(root);
+    n = tree.size();
+    benchmark::DoNotOptimize(tree);
+  }
+  state.counters["processes"] = static_cast<double>(n);
+}
+BENCHMARK(BM_ProcessTree)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
+
+// What one 10 ms tick costs the harness for one worker: walk the tree, then read RSS.
+// Arg: processes in the tree (1: the 500 MiB process, 10: a root and 9 sleepers).
+void BM_Tick(benchmark::State& state) {
+  int root = state.range(0) == 1 ? g_big : g_tree_ten.front();
+  harness::MemorySampler sampler;
+  for (auto _ : state) {
+    harness::MemorySample s = sampler.sample(harness::process_tree(root), false);
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_Tick)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
+
+void BM_VmHwm(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(harness::vm_hwm_kib(g_big));
+}
+BENCHMARK(BM_VmHwm)->Unit(benchmark::kMicrosecond);
+
+void BM_SelfRss(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(harness::self_rss_kib());
+}
+BENCHMARK(BM_SelfRss)->Unit(benchmark::kMicrosecond);
+
+void stop(int pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  g_small = spawn_sleep();
+  g_big = fork_toucher(500);
+  int ten = fork_tree_of_ten();
+  if (ten > 0) g_tree_ten = harness::process_tree(ten);
+  int rc = 0;
+  if (g_small <= 0 || g_big <= 0 || g_tree_ten.size() != 10) {
+    std::fprintf(stderr, "sampler_bench: cannot start the measured processes (fork/spawn)\n");
+    rc = 1;
+  } else {
+    benchmark::RunSpecifiedBenchmarks();
+  }
+  benchmark::Shutdown();
+  // The ten-tree's children are not ours: kill them by pid, then reap their root.
+  for (std::size_t i = 1; i < g_tree_ten.size(); ++i) ::kill(g_tree_ten[i], SIGKILL);
+  stop(ten);
+  stop(g_big);
+  stop(g_small);
+  return rc;
+}
