@@ -59,7 +59,7 @@ struct ProcessResult {
   int index = 0;  // instance index within its scenario
   int pid = -1;
   std::vector<std::string> argv;
-  std::string out_dir;  // ${OUT} of this instance: where it was told to write
+  std::string out_dir;             // ${OUT} of this instance: where it was told to write
   double spawn_offset_ms = 0;      // start time relative to the first instance of the batch
   std::optional<double> ready_ms;  // time from spawn to the `ready` event
   double wall_s = 0;               // spawn to reap of the root process

@@ -1,0 +1,169 @@
+#include "harness/scenario_runner.hpp"
+
+#include <chrono>
+#include <system_error>
+#include <utility>
+
+#include "harness/expect.hpp"
+
+namespace harness {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string param_value(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// A folder name for one run: "run-1", "run-2-instances=3-model=n", "warmup-1".
+std::string run_folder(int ordinal, const nlohmann::json& params, bool warmup) {
+  std::string name = (warmup ? "warmup-" : "run-") + std::to_string(ordinal);
+  for (const auto& [key, value] : params.items()) {
+    name += "-" + key + "=" + param_value(value);
+  }
+  for (char& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
+  }
+  return name;
+}
+
+// Forwards the supervisor's callbacks to the progress display.
+class ProgressRelay : public ProcessObserver {
+ public:
+  explicit ProgressRelay(RunProgress* progress) : progress_(progress) {}
+  void on_event(int index, const Event& event) override {
+    if (progress_) progress_->event(index, event);
+  }
+  void on_exit(int index, const ProcessResult& result) override {
+    if (progress_) progress_->instance_exited(index, result);
+  }
+
+ private:
+  RunProgress* progress_;
+};
+
+}  // namespace
+
+std::string describe_params(const nlohmann::json& params) {
+  std::string text;
+  for (const auto& [key, value] : params.items()) {
+    if (!text.empty()) text += ' ';
+    text += key + "=" + param_value(value);
+  }
+  return text;
+}
+
+void finish_status(ScenarioResult& result) {
+  if (result.status == "error") return;
+  result.failures.clear();
+  for (const auto& run : result.runs) {
+    const std::string prefix = run.params.empty() ? "" : "[" + describe_params(run.params) + "] ";
+    const std::string repeat =
+        run.repeat > 0 ? "repeat " + std::to_string(run.repeat + 1) + ": " : "";
+    for (const auto& failure : run.failures) result.failures.push_back(prefix + repeat + failure);
+  }
+  result.status = result.failures.empty() ? "pass" : "fail";
+}
+
+ScenarioRunner::ScenarioRunner(Supervisor& supervisor, RunnerOptions options)
+    : supervisor_(supervisor), options_(std::move(options)) {}
+
+ScenarioResult ScenarioRunner::run(const Scenario& scenario, RunProgress* progress) {
+  const auto start = Clock::now();
+  ScenarioResult result;
+  result.name = scenario.name;
+  result.file = scenario.file;
+  result.description = scenario.description;
+  result.labels = scenario.labels;
+  result.matrix = scenario.matrix_json;
+  result.expect = scenario.expect_json;
+
+  const fs::path scenario_dir = options_.out_root / scenario.name;
+  std::error_code ec;
+  fs::remove_all(scenario_dir, ec);  // ${OUT} must be fresh: stale results would pass checks
+  if (ec) {
+    result.status = "error";
+    result.error = "cannot clear " + scenario_dir.string() + ": " + ec.message();
+    return result;
+  }
+
+  const std::vector<RunPoint> points = expand_matrix(scenario);
+  int total_runs = 0;
+  for (const auto& point : points) total_runs += point.run.warmup + point.run.repeat;
+  if (progress) progress->scenario_started(scenario, total_runs);
+
+  int ordinal = 0;
+  try {
+    for (const auto& point : points) {
+      for (int i = 0; i < point.run.warmup + point.run.repeat; ++i) {
+        if (supervisor_.cancelled()) break;
+        const bool warmup = i < point.run.warmup;
+        const int repeat = warmup ? i : i - point.run.warmup;
+        ++ordinal;
+        const fs::path run_dir = scenario_dir / run_folder(ordinal, point.params, warmup);
+        result.runs.push_back(run_point(scenario, point, repeat, warmup, run_dir, progress));
+      }
+    }
+  } catch (const std::exception& e) {
+    // Variables that cannot be expanded or folders that cannot be made: the scenario cannot run,
+    // which is the user's input problem, not a worker's failure.
+    result.status = "error";
+    result.error = e.what();
+  }
+  finish_status(result);
+  result.duration_s = seconds_since(start);
+  if (progress) progress->scenario_done(result);
+  return result;
+}
+
+ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& point, int repeat,
+                                      bool warmup, const fs::path& run_dir, RunProgress* progress) {
+  ScenarioRun run;
+  run.params = point.params;
+  run.repeat = repeat;
+  run.warmup = warmup;
+
+  std::vector<ProcessSpec> specs;
+  std::vector<std::string> out_dirs;
+  for (int i = 0; i < point.run.instances; ++i) {
+    const fs::path out = run_dir / ("instance-" + std::to_string(i));
+    fs::create_directories(out);  // throws with the path and the cause
+    Variables vars = options_.vars;
+    for (const auto& [key, value] : point.vars) vars[key] = value;
+    vars["OUT"] = out.string();
+    vars["INSTANCE"] = std::to_string(i);
+    const WorkerSpec worker = expand_worker(scenario.worker, vars);
+
+    ProcessSpec spec;
+    spec.argv = worker.command;
+    spec.env = worker.env;
+    spec.cwd = worker.cwd;
+    spec.stdin_data = worker.stdin_data;
+    spec.timeout = worker.timeout;
+    spec.grace = worker.grace;
+    spec.start_delay = point.run.stagger * i;
+    spec.sample_interval = point.run.sample_interval;
+    spec.tail_bytes = options_.tail_bytes;
+    specs.push_back(std::move(spec));
+    out_dirs.push_back(out.string());
+  }
+
+  if (progress) {
+    progress->run_started(scenario, point.params, repeat, warmup, point.run.instances);
+  }
+  ProgressRelay relay(progress);
+  const auto start = Clock::now();
+  run.instances = supervisor_.run(specs, &relay);
+  run.wall_s = seconds_since(start);
+  for (std::size_t i = 0; i < run.instances.size(); ++i) run.instances[i].out_dir = out_dirs[i];
+  run.failures = evaluate(scenario.expect, run);
+  return run;
+}
+
+}  // namespace harness

@@ -1,0 +1,62 @@
+#pragma once
+// Runs loaded scenarios: expands each matrix point, repeat and warmup into a batch of worker
+// processes, runs the batch on the Supervisor, judges it against the scenario's expectations and
+// hands the result on. Scenarios run one after another (memory figures of one scenario must not
+// be polluted by another's workers) unless the caller asks for parallel jobs.
+//
+// Reports are the caller's business: on_scenario_done is called after every scenario so the
+// caller can rewrite them, and an interrupted run still leaves a valid report of what ran.
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "harness/process.hpp"
+#include "harness/result.hpp"
+#include "harness/scenario.hpp"
+#include "harness/variables.hpp"
+
+namespace harness {
+
+struct RunnerOptions {
+  std::filesystem::path out_root;  // ${OUT} = out_root/<scenario>/<run>/instance-<i>
+  Variables vars;                  // WORKERS, MODELS, FIXTURES and --var overrides
+  std::size_t tail_bytes = 64 * 1024;
+};
+
+// What the runner tells a progress display; called on the running thread.
+class RunProgress {
+ public:
+  virtual ~RunProgress() = default;
+  virtual void scenario_started(const Scenario&, int /*runs*/) {}
+  virtual void run_started(const Scenario&, const nlohmann::json& /*params*/, int /*repeat*/,
+                           bool /*warmup*/, int /*instances*/) {}
+  virtual void event(int /*instance*/, const Event&) {}
+  virtual void instance_exited(int /*instance*/, const ProcessResult&) {}
+  virtual void scenario_done(const ScenarioResult&) {}
+};
+
+class ScenarioRunner {
+ public:
+  ScenarioRunner(Supervisor& supervisor, RunnerOptions options);
+
+  // Never throws for what a worker did; a scenario whose variables cannot be expanded or whose
+  // output folder cannot be made ends with status "error".
+  ScenarioResult run(const Scenario& scenario, RunProgress* progress = nullptr);
+
+ private:
+  ScenarioRun run_point(const Scenario& scenario, const RunPoint& point, int repeat, bool warmup,
+                        const std::filesystem::path& run_dir, RunProgress* progress);
+
+  Supervisor& supervisor_;
+  RunnerOptions options_;
+};
+
+// "instances=3 model=n" for a run's params; empty for none.
+std::string describe_params(const nlohmann::json& params);
+
+// Status of a scenario from its runs' failures: "pass" or "fail" (errors are set by the runner).
+void finish_status(ScenarioResult& result);
+
+}  // namespace harness
