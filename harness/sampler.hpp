@@ -6,6 +6,7 @@
 // process. So callers read RSS every tick and PSS/USS only when asked (see MemorySampler).
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -45,7 +46,7 @@ class MemorySampler {
 
  private:
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace harness

@@ -1,0 +1,312 @@
+#include "harness/sampler.hpp"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace harness {
+namespace {
+
+std::string read_data(const std::string& name) {
+  std::ifstream in(std::string(HARNESS_TEST_DATA_DIR) + "/proc/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << "missing tests/data/proc/" << name;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// --- parsers, fed with files recorded from real processes on a Debian 12 machine ---
+
+TEST(parse_status_field_kib, reads_vm_fields_of_a_live_process) {
+  const std::string text = read_data("status_bash.txt");
+  // status_bash.txt: "VmHWM:\t    3036 kB", "VmRSS:\t    3036 kB", "VmPeak:\t    4360 kB".
+  EXPECT_EQ(parse_status_field_kib(text, "VmHWM"), 3036);
+  EXPECT_EQ(parse_status_field_kib(text, "VmRSS"), 3036);
+  EXPECT_EQ(parse_status_field_kib(text, "VmPeak"), 4360);
+  // "RssAnon:\t     268 kB" (a key that is a prefix of no other key).
+  EXPECT_EQ(parse_status_field_kib(text, "RssAnon"), 268);
+}
+
+TEST(parse_status_field_kib, key_must_match_whole) {
+  const std::string text = read_data("status_bash.txt");
+  // "Vm" is a prefix of every Vm* line but is no key of its own.
+  EXPECT_EQ(parse_status_field_kib(text, "Vm"), -1);
+  EXPECT_EQ(parse_status_field_kib(text, "VmHW"), -1);
+}
+
+TEST(parse_status_field_kib, missing_for_zombie_and_kernel_thread) {
+  // status_zombie.txt is a zombie perl (State: Z), status_kthreadd.txt is pid 2: neither
+  // has any Vm* line, since they own no address space.
+  EXPECT_EQ(parse_status_field_kib(read_data("status_zombie.txt"), "VmHWM"), -1);
+  EXPECT_EQ(parse_status_field_kib(read_data("status_kthreadd.txt"), "VmRSS"), -1);
+  EXPECT_EQ(parse_status_field_kib("", "VmHWM"), -1);
+}
+
+TEST(parse_smaps_rollup, sums_private_into_uss) {
+  // smaps_rollup_bash_login.txt: Rss 4196, Pss 1447, Private_Clean 20, Private_Dirty 1120.
+  SmapsRollup r = parse_smaps_rollup(read_data("smaps_rollup_bash_login.txt"));
+  EXPECT_EQ(r.rss_kib, 4196);
+  EXPECT_EQ(r.pss_kib, 1447);  // not Pss_Dirty (1120) nor Pss_Anon (1120) nor Pss_File (327)
+  EXPECT_EQ(r.uss_kib, 20 + 1120);
+}
+
+TEST(parse_smaps_rollup, reads_a_second_recording) {
+  // smaps_rollup_bash.txt: Rss 3036, Pss 514, Private_Clean 0, Private_Dirty 268.
+  SmapsRollup r = parse_smaps_rollup(read_data("smaps_rollup_bash.txt"));
+  EXPECT_EQ(r.rss_kib, 3036);
+  EXPECT_EQ(r.pss_kib, 514);
+  EXPECT_EQ(r.uss_kib, 268);
+}
+
+TEST(parse_smaps_rollup, empty_for_zombie) {
+  // A zombie's smaps_rollup reads as 0 bytes (smaps_rollup_zombie.txt).
+  SmapsRollup r = parse_smaps_rollup(read_data("smaps_rollup_zombie.txt"));
+  EXPECT_EQ(r.rss_kib, -1);
+  EXPECT_EQ(r.pss_kib, -1);
+  EXPECT_EQ(r.uss_kib, -1);
+}
+
+TEST(parse_children, reads_space_separated_pids) {
+  // children_bash.txt: the bytes "9369 9370 9371 " (a bash with three sleeps, no newline).
+  EXPECT_EQ(parse_children(read_data("children_bash.txt")), (std::vector<int>{9369, 9370, 9371}));
+  EXPECT_EQ(parse_children("12 34\n"), (std::vector<int>{12, 34}));
+}
+
+TEST(parse_children, empty_for_a_leaf) {
+  EXPECT_TRUE(parse_children(read_data("children_empty.txt")).empty());  // 0 bytes
+  EXPECT_TRUE(parse_children(" \n").empty());
+}
+
+// --- real processes ---
+
+// Forked helpers that the test kills and reaps (or, for grandchildren, kills) whatever happens.
+class Reaper {
+ public:
+  ~Reaper() {
+    for (int pid : kill_only_) ::kill(pid, SIGKILL);
+    for (int pid : children_) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+  void child(int pid) { children_.push_back(pid); }
+  void other(int pid) { kill_only_.push_back(pid); }
+
+ private:
+  std::vector<int> children_, kill_only_;
+};
+
+// Forks a child that runs `body` and then sleeps until killed; the child reports one int
+// through a pipe once it is set up. Returns {child pid, reported int}.
+template <typename Body>
+std::pair<int, int> fork_reporting(Body body) {
+  int fds[2];
+  if (::pipe(fds) != 0) return {-1, -1};
+  int pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    int value = body();
+    if (::write(fds[1], &value, sizeof value) != sizeof value) ::_exit(3);
+    for (;;) ::pause();
+  }
+  ::close(fds[1]);
+  int value = -1;
+  if (pid > 0 && ::read(fds[0], &value, sizeof value) != sizeof value) value = -1;
+  ::close(fds[0]);
+  return {pid, value};
+}
+
+int fork_sleeper() {
+  int pid = ::fork();
+  if (pid == 0) {
+    for (;;) ::pause();
+  }
+  return pid;
+}
+
+TEST(process_tree, finds_child_and_grandchild) {
+  Reaper reaper;
+  auto [child, grandchild] = fork_reporting([] { return fork_sleeper(); });
+  ASSERT_GT(child, 0);
+  reaper.child(child);
+  ASSERT_GT(grandchild, 0);
+  reaper.other(grandchild);
+
+  std::vector<int> tree = process_tree(child);
+  ASSERT_EQ(tree.size(), 2u);
+  EXPECT_EQ(tree[0], child);  // root first
+  EXPECT_EQ(tree[1], grandchild);
+
+  std::vector<int> mine = process_tree(::getpid());
+  EXPECT_EQ(mine.front(), ::getpid());
+  EXPECT_NE(std::find(mine.begin(), mine.end(), grandchild), mine.end());
+}
+
+void* fork_from_thread(void* out) {
+  *static_cast<int*>(out) = fork_sleeper();
+  return nullptr;
+}
+
+TEST(process_tree, finds_children_forked_by_a_secondary_thread) {
+  Reaper reaper;
+  // The grandchild is forked by a non-main thread, so it is listed only in that thread's
+  // /proc/PID/task/TID/children; the forking thread then blocks so its task stays alive.
+  auto [child, grandchild] = fork_reporting([] {
+    static int pid = -1;
+    pthread_t t;
+    if (pthread_create(
+            &t, nullptr,
+            [](void* p) -> void* {
+              fork_from_thread(p);
+              for (;;) ::pause();
+            },
+            &pid) != 0)
+      return -1;
+    while (__atomic_load_n(&pid, __ATOMIC_SEQ_CST) == -1) ::usleep(1000);
+    return pid;
+  });
+  ASSERT_GT(child, 0);
+  reaper.child(child);
+  ASSERT_GT(grandchild, 0);
+  reaper.other(grandchild);
+
+  EXPECT_EQ(process_tree(child), (std::vector<int>{child, grandchild}));
+}
+
+TEST(process_tree, empty_when_root_is_gone) {
+  int pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  EXPECT_TRUE(process_tree(pid).empty());
+  EXPECT_TRUE(process_tree(-1).empty());
+  EXPECT_TRUE(process_tree(0).empty());
+}
+
+TEST(self_rss_kib, is_sane) {
+  std::int64_t rss = self_rss_kib();
+  EXPECT_GT(rss, 1024);              // a GoogleTest program (with sanitizers) is over 1 MiB
+  EXPECT_LT(rss, 16 * 1024 * 1024);  // and far below 16 GiB
+}
+
+TEST(vm_hwm_kib, live_process_and_gone_process) {
+  EXPECT_GE(vm_hwm_kib(::getpid()), self_rss_kib() / 2);  // HWM >= RSS, up to timing slack
+  int pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);
+  EXPECT_EQ(vm_hwm_kib(pid), -1);
+}
+
+constexpr std::size_t kMiB = 1024 * 1024;
+
+// A child that maps and touches `mib` MiB of private anonymous memory (mmap, not malloc, so the
+// sanitizer's allocator plays no part).
+int touch_mib(std::size_t mib) {
+  std::size_t bytes = mib * kMiB;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return -1;
+  std::memset(p, 0x5a, bytes);
+  return static_cast<int>(mib);
+}
+
+TEST(MemorySampler, rss_rises_with_touched_memory) {
+  Reaper reaper;
+  auto [small, small_ok] = fork_reporting([] { return 0; });
+  ASSERT_GT(small, 0);
+  reaper.child(small);
+  auto [big, big_ok] = fork_reporting([] { return touch_mib(100); });
+  ASSERT_GT(big, 0);
+  reaper.child(big);
+  ASSERT_EQ(big_ok, 100);
+
+  MemorySampler sampler;
+  MemorySample a = sampler.sample({small}, false);
+  MemorySample b = sampler.sample({big}, false);
+  EXPECT_EQ(a.processes, 1);
+  EXPECT_EQ(b.processes, 1);
+  EXPECT_GT(a.rss_kib, 0);
+  EXPECT_GE(b.rss_kib - a.rss_kib, 90 * 1024);  // the two differ by the 100 MiB touched
+  EXPECT_EQ(b.pss_kib, -1);                     // not read without with_smaps
+  EXPECT_EQ(b.uss_kib, -1);
+}
+
+TEST(MemorySampler, smaps_gives_sane_pss_and_uss) {
+  Reaper reaper;
+  auto [big, big_ok] = fork_reporting([] { return touch_mib(100); });
+  ASSERT_GT(big, 0);
+  reaper.child(big);
+  ASSERT_EQ(big_ok, 100);
+
+  MemorySampler sampler;
+  MemorySample s = sampler.sample({big}, true);
+  EXPECT_EQ(s.processes, 1);
+  EXPECT_GE(s.rss_kib, 100 * 1024);
+  // The 100 MiB were written after fork, so they are private to the child: counted whole in
+  // USS and PSS.
+  EXPECT_GE(s.uss_kib, 95 * 1024);
+  EXPECT_LE(s.uss_kib, s.pss_kib);
+  EXPECT_LE(s.pss_kib, s.rss_kib);
+}
+
+TEST(MemorySampler, sums_over_a_tree) {
+  Reaper reaper;
+  auto [a, a_ok] = fork_reporting([] { return touch_mib(40); });
+  ASSERT_GT(a, 0);
+  reaper.child(a);
+  auto [b, b_ok] = fork_reporting([] { return touch_mib(40); });
+  ASSERT_GT(b, 0);
+  reaper.child(b);
+  ASSERT_EQ(a_ok + b_ok, 80);
+
+  MemorySampler sampler;
+  MemorySample one = sampler.sample({a}, true);
+  MemorySample both = sampler.sample({a, b}, true);
+  EXPECT_EQ(both.processes, 2);
+  EXPECT_GE(both.rss_kib - one.rss_kib, 38 * 1024);
+  EXPECT_GE(both.uss_kib - one.uss_kib, 38 * 1024);
+}
+
+TEST(MemorySampler, vanished_pid_is_skipped) {
+  Reaper reaper;
+  int gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ASSERT_GT(gone, 0);
+  ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);
+  auto [alive, ok] = fork_reporting([] { return 0; });
+  ASSERT_GT(alive, 0);
+  reaper.child(alive);
+
+  MemorySampler sampler;
+  for (bool smaps : {false, true}) {
+    MemorySample s = sampler.sample({alive, gone}, smaps);
+    EXPECT_EQ(s.processes, 1) << "with_smaps=" << smaps;
+    EXPECT_GT(s.rss_kib, 0);
+    MemorySample none = sampler.sample({gone}, smaps);
+    EXPECT_EQ(none.processes, 0);
+    EXPECT_EQ(none.rss_kib, 0);
+  }
+  EXPECT_EQ(sampler.sample({}, false).processes, 0);
+}
+
+TEST(MemorySampler, more_pids_than_one_libproc2_select) {
+  // libproc2 takes at most 255 ids per select; the sampler must split longer lists.
+  std::vector<int> pids(300, ::getpid());
+  pids.push_back(1);
+  MemorySampler sampler;
+  MemorySample s = sampler.sample(pids, false);
+  EXPECT_EQ(s.processes, 301);
+}
+
+}  // namespace
+}  // namespace harness
