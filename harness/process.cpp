@@ -70,6 +70,15 @@ int pidfd_send(int fd, int sig) {
 // handlers (ASan's leak check, static destructors) in the child, hence _exit.
 struct ChildSetup {
   const char* cwd = nullptr;
+  const char* const* env = nullptr;  // NULL-terminated "K=V" array
+
+  // Boost 1.81 declares process_environment::on_setup but defines it only in src.hpp (the
+  // separately compiled part), so the environment is set here.
+  template <typename Launcher, typename Path, typename Argv>
+  error_code on_setup(Launcher& launcher, const Path&, const Argv&) {
+    if (env != nullptr) launcher.env = env;
+    return {};
+  }
 
   template <typename Launcher, typename Path, typename Argv>
   error_code on_exec_setup(Launcher&, const Path&, const Argv&) {
@@ -338,6 +347,9 @@ class Batch {
     env[kTokenVar] = in.token;
     std::vector<std::string> env_strings;
     for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<const char*> env_ptrs;
+    for (const auto& e : env_strings) env_ptrs.push_back(e.c_str());
+    env_ptrs.push_back(nullptr);
 
     int lookup_err = 0;
     std::string exe = resolve_program(s.argv[0], env["PATH"], &lookup_err);
@@ -368,12 +380,12 @@ class Batch {
     std::vector<std::string> args(s.argv.begin() + 1, s.argv.end());
     ChildSetup setup;
     setup.cwd = s.cwd.empty() ? nullptr : s.cwd.c_str();
+    setup.env = env_ptrs.data();
     bp::posix::default_launcher launcher;
     error_code ec;
     in.spawn_time = Clock::now();
     auto proc = launcher(ioc_.get_executor(), ec, exe, args,
-                         bp::process_stdio{in_child.fd, out_w.fd, err_w.fd},
-                         bp::process_environment(env_strings), setup);
+                         bp::process_stdio{in_child.fd, out_w.fd, err_w.fd}, setup);
     if (ec) {
       if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);  // the failed child
       return "cannot run " + exe + ": " + ec.message();
@@ -546,7 +558,8 @@ class Batch {
     auto& m = in.res.memory;
     if (with_smaps) {
       in.last_smaps = Clock::now();
-      if (s.pss_kib >= 0) {
+      // A zombie (exited, not yet reaped) reads as 0: keep the last real figures then.
+      if (s.pss_kib > 0) {
         m.final_pss_kib = s.pss_kib;
         m.final_uss_kib = s.uss_kib;
         m.peak_pss_kib = std::max(m.peak_pss_kib, s.pss_kib);

@@ -159,7 +159,7 @@ void started() {
        std::to_string(getpid()) + "}");
 }
 
-void sleep_forever() {
+[[noreturn]] void sleep_forever() {
   for (;;) pause();
 }
 
@@ -246,7 +246,9 @@ int mode_escape(const Options& o) {
 int mode_flood(const Options& o) {
   std::string chunk;
   std::size_t line = o.line_bytes > 0 ? static_cast<std::size_t>(o.line_bytes) : 0;
-  for (std::size_t i = 0; i < 64 * 1024; ++i)
+  // A whole number of lines per chunk, so every line has exactly --line-bytes bytes.
+  std::size_t chunk_size = line > 0 ? line * ((64 * 1024 + line - 1) / line) : 64 * 1024;
+  for (std::size_t i = 0; i < chunk_size; ++i)
     chunk += (line > 0 && i % line == line - 1) ? '\n' : static_cast<char>('a' + i % 26);
   auto flood_fd = [&](int fd) {
     long long left = o.bytes;
@@ -312,6 +314,12 @@ int mode_grow(const Options& o) {
   return 0;
 }
 
+// A real invalid write; UBSan would otherwise turn it into its own report and exit 1.
+__attribute__((no_sanitize("undefined", "address"))) void null_write() {
+  volatile int* volatile p = nullptr;
+  *p = 1;
+}
+
 int mode_stdin() {
   started();
   long long total = 0;
@@ -342,8 +350,7 @@ int main(int argc, char** argv) {
   if (o.mode == "abort") std::abort();
   if (o.mode == "segv") {
     if (o.raise) raise(SIGSEGV);
-    volatile int* volatile p = nullptr;
-    *p = 1;
+    null_write();
     return 1;
   }
   if (o.mode == "hang") {
