@@ -1,2 +1,368 @@
-// Placeholder: the fault worker lands with the process core (issue 2).
-int main() { return 0; }
+// fault_worker: one program that misbehaves on purpose, one way per --mode, so the harness's
+// process supervision can be tested against real processes (STYLE.md: one helper program per
+// behaviour under test). It speaks the worker protocol (DESIGN.md) on stdout where a mode has
+// something to say. Exit codes: 0 success, 2 bad arguments, otherwise what the mode asks for.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+// When the build adds ASan, let crashes be real signals (what a host sees from a release build)
+// rather than ASan's report and exit code 1; and forked children must not run leak checks.
+extern "C" const char* __asan_default_options() {
+  return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
+}
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: fault_worker --mode MODE [options]
+
+Misbehaves on purpose so a process supervisor can be tested.
+
+modes:
+  success      emit started/ready/progress/result events; --output PATH writes a result JSON
+  exit         write --message to stderr, exit with --code N (default 1)
+  throw        throw an uncaught exception carrying --message (std::terminate: SIGABRT)
+  abort        call abort()
+  segv         write through a null pointer (--raise: raise(SIGSEGV) instead)
+  hang         emit started/ready, then sleep forever
+  ignore-term  ignore SIGTERM, fork --children N (default 1) that ignore it too, sleep forever
+  escape       fork a grandchild that calls setsid() and holds stdout open for --seconds
+               (default 3600); the worker itself exits 0 at once
+  flood        write --bytes N to --stream stdout|stderr|both in lines of --line-bytes
+               (default 100; 0: no newline at all)
+  garbage      emit non-JSON text, invalid UTF-8, malformed events and one valid event
+  grow         grow to --mib N MiB touching every page, at --rate MiB/s (default 100),
+               then hold for --hold-ms (default 0)
+  stdin        read stdin until EOF and report the byte count in a result event
+
+options:
+  --work-ms N   success: time spent between ready and result (default 0)
+  --help        this text
+)";
+
+struct Options {
+  std::string mode;
+  int code = 1;
+  std::string message = "fault_worker: failing on purpose";
+  std::string output;
+  bool raise = false;
+  int children = 1;
+  double seconds = 3600;
+  long long bytes = 1 << 20;
+  std::string stream = "stdout";
+  long long line_bytes = 100;
+  long long mib = 64;
+  double rate = 100;
+  long long hold_ms = 0;
+  long long work_ms = 0;
+};
+
+[[noreturn]] void bad_args(const std::string& why) {
+  std::fprintf(stderr, "fault_worker: %s\nrun fault_worker --help for the modes and options\n",
+               why.c_str());
+  std::exit(2);
+}
+
+long long to_int(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return n;
+  } catch (const std::exception&) {
+    bad_args(flag + " needs an integer, got '" + v + "'");
+  }
+}
+
+double to_double(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    double d = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return d;
+  } catch (const std::exception&) {
+    bad_args(flag + " needs a number, got '" + v + "'");
+  }
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    if (a == "--raise") {
+      o.raise = true;
+      continue;
+    }
+    if (i + 1 >= argc) bad_args("missing value after " + a);
+    std::string v = argv[++i];
+    if (a == "--mode")
+      o.mode = v;
+    else if (a == "--code")
+      o.code = static_cast<int>(to_int(a, v));
+    else if (a == "--message")
+      o.message = v;
+    else if (a == "--output")
+      o.output = v;
+    else if (a == "--children")
+      o.children = static_cast<int>(to_int(a, v));
+    else if (a == "--seconds")
+      o.seconds = to_double(a, v);
+    else if (a == "--bytes")
+      o.bytes = to_int(a, v);
+    else if (a == "--stream")
+      o.stream = v;
+    else if (a == "--line-bytes")
+      o.line_bytes = to_int(a, v);
+    else if (a == "--mib")
+      o.mib = to_int(a, v);
+    else if (a == "--rate")
+      o.rate = to_double(a, v);
+    else if (a == "--hold-ms")
+      o.hold_ms = to_int(a, v);
+    else if (a == "--work-ms")
+      o.work_ms = to_int(a, v);
+    else
+      bad_args("unknown option " + a);
+  }
+  if (o.mode.empty()) bad_args("--mode is required");
+  if (o.stream != "stdout" && o.stream != "stderr" && o.stream != "both")
+    bad_args("--stream must be stdout, stderr or both, got '" + o.stream + "'");
+  return o;
+}
+
+// Events go out unbuffered, one write per line, so a crash right after still delivers them.
+void emit(const std::string& json_line) {
+  std::string s = json_line + "\n";
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  std::fflush(stdout);
+}
+
+void started() {
+  emit(R"({"event":"started","worker":"fault_worker","version":"1.0.0","pid":)" +
+       std::to_string(getpid()) + "}");
+}
+
+[[noreturn]] void sleep_forever() {
+  for (;;) pause();
+}
+
+void sleep_ms(long long ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+
+void write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      std::exit(1);  // the reader went away; nothing useful left to do
+    }
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+int mode_success(const Options& o) {
+  started();
+  emit(R"({"event":"ready","load_ms":0.1})");
+  for (int i = 1; i <= 3; ++i) {
+    if (o.work_ms > 0) sleep_ms(o.work_ms / 3);
+    emit(R"({"event":"progress","done":)" + std::to_string(i) + R"(,"total":3})");
+  }
+  std::cout << "a log line between events" << std::endl;
+  std::string result = R"({"status":"success","frames_processed":3,"fps":30.0,"detections":7})";
+  if (!o.output.empty()) {
+    std::ofstream f(o.output);
+    f << result << "\n";
+    if (!f) {
+      std::fprintf(stderr, "fault_worker: cannot write %s: %s\n", o.output.c_str(),
+                   std::strerror(errno));
+      return 3;
+    }
+  }
+  emit(R"({"event":"result","status":"success","frames_processed":3,"fps":30.0,"detections":7})");
+  return 0;
+}
+
+int mode_ignore_term(const Options& o) {
+  signal(SIGTERM, SIG_IGN);  // inherited by the children across fork
+  started();
+  std::string pids;
+  for (int i = 0; i < o.children; ++i) {
+    pid_t pid = fork();
+    if (pid == 0) sleep_forever();
+    if (pid < 0) {
+      std::perror("fault_worker: fork");
+      return 1;
+    }
+    pids += (pids.empty() ? "" : ",") + std::to_string(pid);
+  }
+  emit(R"({"event":"ready","children":[)" + pids + "]}");
+  sleep_forever();
+}
+
+int mode_escape(const Options& o) {
+  started();
+  int sync[2];
+  if (pipe(sync) != 0) return 1;
+  pid_t mid = fork();
+  if (mid == 0) {
+    if (fork() == 0) {
+      setsid();
+      emit(R"({"event":"escaped","pid":)" + std::to_string(getpid()) + "}");
+      write_all(sync[1], "x", 1);
+      close(sync[1]);
+      sleep_ms(static_cast<long long>(o.seconds * 1000));
+      _exit(0);
+    }
+    _exit(0);
+  }
+  close(sync[1]);
+  char c;
+  while (read(sync[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  waitpid(mid, nullptr, 0);
+  emit(R"({"event":"result","status":"success"})");
+  return 0;
+}
+
+int mode_flood(const Options& o) {
+  std::string chunk;
+  std::size_t line = o.line_bytes > 0 ? static_cast<std::size_t>(o.line_bytes) : 0;
+  // A whole number of lines per chunk, so every line has exactly --line-bytes bytes.
+  std::size_t chunk_size = line > 0 ? line * ((64 * 1024 + line - 1) / line) : 64 * 1024;
+  for (std::size_t i = 0; i < chunk_size; ++i)
+    chunk += (line > 0 && i % line == line - 1) ? '\n' : static_cast<char>('a' + i % 26);
+  auto flood_fd = [&](int fd) {
+    long long left = o.bytes;
+    while (left > 0) {
+      auto n = static_cast<std::size_t>(std::min<long long>(left, chunk.size()));
+      write_all(fd, chunk.data(), n);
+      left -= static_cast<long long>(n);
+    }
+  };
+  if (o.stream == "both") {
+    std::thread t([&] { flood_fd(STDERR_FILENO); });
+    flood_fd(STDOUT_FILENO);
+    t.join();
+  } else {
+    flood_fd(o.stream == "stdout" ? STDOUT_FILENO : STDERR_FILENO);
+  }
+  return 0;
+}
+
+int mode_garbage() {
+  const std::string lines[] = {
+      "plain log text",
+      std::string("invalid utf-8: \xff\xfe\xc3\x28 end"),
+      R"({"event": 42})",
+      R"({"event":"result","status":)",
+      "[1,2,3]",
+      std::string("{\"event\":\"bad\xff\"}"),
+      std::string("binary\0with nul", 15),
+      R"({"event":"result","status":"success"})",
+  };
+  for (const auto& l : lines) {
+    std::string s = l + "\n";
+    write_all(STDOUT_FILENO, s.data(), s.size());
+  }
+  std::string err("stderr garbage \xc0\xc1\n");
+  write_all(STDERR_FILENO, err.data(), err.size());
+  return 0;
+}
+
+int mode_grow(const Options& o) {
+  started();
+  emit(R"({"event":"ready"})");
+  const std::size_t mib = 1 << 20;
+  std::vector<char*> blocks;
+  auto begin = std::chrono::steady_clock::now();
+  long page = sysconf(_SC_PAGESIZE);
+  for (long long i = 0; i < o.mib; ++i) {
+    char* b = static_cast<char*>(std::malloc(mib));
+    if (b == nullptr) return 1;
+    for (std::size_t off = 0; off < mib; off += static_cast<std::size_t>(page))
+      b[off] = static_cast<char>(i);
+    blocks.push_back(b);
+    if (o.rate > 0) {
+      auto due = begin + std::chrono::duration<double>(static_cast<double>(i + 1) / o.rate);
+      std::this_thread::sleep_until(due);
+    }
+  }
+  emit(R"({"event":"progress","mib":)" + std::to_string(o.mib) + "}");
+  sleep_ms(o.hold_ms);
+  emit(R"({"event":"result","status":"success","mib":)" + std::to_string(o.mib) + "}");
+  // Reported after the result so the harness's last PSS/USS sample still sees the memory.
+  for (char* b : blocks) std::free(b);
+  return 0;
+}
+
+// A real invalid write; UBSan would otherwise turn it into its own report and exit 1.
+__attribute__((no_sanitize("undefined", "address"))) void null_write() {
+  volatile int* volatile p = nullptr;
+  *p = 1;
+}
+
+int mode_stdin() {
+  started();
+  long long total = 0;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    total += n;
+  }
+  emit(R"({"event":"result","status":"success","stdin_bytes":)" + std::to_string(total) + "}");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  if (o.mode == "success") return mode_success(o);
+  if (o.mode == "exit") {
+    std::fprintf(stderr, "%s\n", o.message.c_str());
+    return o.code;
+  }
+  if (o.mode == "throw") {
+    started();
+    throw std::runtime_error(o.message);
+  }
+  if (o.mode == "abort") std::abort();
+  if (o.mode == "segv") {
+    if (o.raise) raise(SIGSEGV);
+    null_write();
+    return 1;
+  }
+  if (o.mode == "hang") {
+    started();
+    emit(R"({"event":"ready"})");
+    sleep_forever();
+  }
+  if (o.mode == "ignore-term") return mode_ignore_term(o);
+  if (o.mode == "escape") return mode_escape(o);
+  if (o.mode == "flood") return mode_flood(o);
+  if (o.mode == "garbage") return mode_garbage();
+  if (o.mode == "grow") return mode_grow(o);
+  if (o.mode == "stdin") return mode_stdin();
+  bad_args("unknown mode '" + o.mode + "'");
+}
