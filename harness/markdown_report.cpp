@@ -1,0 +1,107 @@
+// report.md: the run as a spike-report summary, readable as plain text in a terminal (the
+// harness prints it at the end of a run) and rendered by any Markdown viewer. Worker text only
+// appears inside table cells or list items, through markdown_cell, so it cannot break the layout
+// or send terminal escapes.
+
+#include <fmt/format.h>
+
+#include "harness/escape.hpp"
+#include "harness/metrics.hpp"
+#include "harness/report_format.hpp"
+#include "harness/report_summary.hpp"
+#include "harness/reporter.hpp"
+
+namespace harness {
+namespace {
+
+void write_header(const RunReport& r, std::ostream& out) {
+  int passed = 0, failed = 0, errors = 0;
+  for (const auto& s : r.scenarios) {
+    if (s.status == "pass")
+      ++passed;
+    else if (s.status == "fail")
+      ++failed;
+    else
+      ++errors;
+  }
+  out << "# Harness report\n\n";
+  out << "| | |\n|---|---|\n";
+  out << "| harness | " << markdown_cell(r.harness_version) << " |\n";
+  std::string host = r.host.hostname.empty() ? "?" : r.host.hostname;
+  if (!r.host.kernel.empty()) host += ", " + r.host.kernel;
+  host += fmt::format(", {} CPUs, {} RAM", r.host.cpus, format_kib(r.host.mem_total_kib));
+  if (!r.host.cpu_model.empty()) host += ", " + r.host.cpu_model;
+  out << "| host | " << markdown_cell(host) << " |\n";
+  out << "| date | " << markdown_cell(r.started_at) << " |\n";
+  out << "| duration | " << format_seconds(r.duration_s) << (r.interrupted ? " (interrupted)" : "")
+      << " |\n";
+  out << "| harness RSS | " << format_kib(r.harness_rss_before_kib) << " before, "
+      << format_kib(r.harness_rss_after_kib) << " after, " << format_kib(r.harness_rss_peak_kib)
+      << " peak |\n";
+  out << fmt::format("| result | {} passed, {} failed, {} errors |\n\n", passed, failed, errors);
+  if (r.interrupted) {
+    out << "**The run was interrupted**: only the scenarios below ran.\n\n";
+  }
+}
+
+void write_series(const ScenarioResult& s, std::ostream& out) {
+  std::string varied;
+  const auto series = matrix_series(s, &varied);
+  if (series.size() < 2) return;
+  out << "### " << markdown_cell(s.name) << ": series over " << markdown_cell(varied) << "\n\n";
+  out << "| " << markdown_cell(varied)
+      << " | throughput | wall p50 / p95 | peak RSS (sum) | added at ready (mean) | ok |\n";
+  out << "|---:|---:|---:|---:|---:|---:|\n";
+  for (const SeriesPoint& p : series) {
+    const RunMetrics& m = p.metrics;
+    std::string label = p.x ? format_number(*p.x, 0) : p.label;
+    if (p.repeat > 0) label += fmt::format(" (repeat {})", p.repeat);
+    out << "| " << markdown_cell(label) << " | "
+        << (m.throughput_fps ? format_number(*m.throughput_fps, 1) + " fps" : "?") << " | "
+        << (m.latency_s
+                ? format_seconds(m.latency_s->p50) + " / " + format_seconds(m.latency_s->p95)
+                : "?")
+        << " | " << (m.sum_peak_rss_kib ? format_kib(*m.sum_peak_rss_kib) : "?") << " | "
+        << format_kib(m.mean_memory_added_kib) << " | " << m.succeeded << "/" << m.instances
+        << " |\n";
+  }
+  out << "\n";
+}
+
+class MarkdownReporter final : public Reporter {
+ public:
+  std::string filename() const override { return "report.md"; }
+
+  void write(const RunReport& r, std::ostream& out) const override {
+    write_header(r, out);
+    out << "## Scenarios\n\n| scenario | status | key result |\n|---|---|---|\n";
+    for (const ScenarioResult& s : r.scenarios) {
+      out << "| " << markdown_cell(s.name) << " | " << status_label(s.status) << " | "
+          << markdown_cell(key_result(s, r)) << " |\n";
+    }
+    if (r.scenarios.empty()) out << "| (none) | | |\n";
+    out << "\n";
+    for (const ScenarioResult& s : r.scenarios) write_series(s, out);
+
+    bool any = false;
+    for (const ScenarioResult& s : r.scenarios) {
+      if (s.status == "pass") continue;
+      if (!any) out << "## Failures\n\n";
+      any = true;
+      out << "- **" << markdown_cell(s.name) << "** (" << status_label(s.status) << ")";
+      if (!s.file.empty()) out << " `" << markdown_cell(s.file) << "`";
+      out << "\n";
+      if (!s.error.empty()) out << "  - " << markdown_cell(s.error) << "\n";
+      for (const std::string& f : s.failures) out << "  - " << markdown_cell(f) << "\n";
+    }
+    if (any) out << "\n";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_markdown_reporter() {
+  return std::make_unique<MarkdownReporter>();
+}
+
+}  // namespace harness
