@@ -1,0 +1,158 @@
+#include "harness/report_fields.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace harness {
+namespace {
+
+using nlohmann::json;
+
+std::optional<double> number_at(const json& obj, std::string_view key) {
+  if (!obj.is_object()) return std::nullopt;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+const json& object_at(const json& obj, std::string_view key) {
+  static const json empty = json::object();
+  if (!obj.is_object()) return empty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : empty;
+}
+
+// Sum (or mean) of one memory field over the instances of run `run_index`; unknown unless every
+// instance of that run reports it.
+std::optional<double> from_instances(const json& instances, int run_index, std::string_view field,
+                                     bool mean) {
+  if (!instances.is_array()) return std::nullopt;
+  double sum = 0;
+  int count = 0;
+  for (const json& inst : instances) {
+    if (!inst.is_object() || inst.value("run", -1) != run_index) continue;
+    auto v = number_at(object_at(inst, "memory"), field);
+    if (!v) return std::nullopt;
+    sum += *v;
+    ++count;
+  }
+  if (count == 0) return std::nullopt;
+  return mean ? sum / count : sum;
+}
+
+int count_instances(const json& instances, int run_index) {
+  int count = 0;
+  if (!instances.is_array()) return 0;
+  for (const json& inst : instances)
+    if (inst.is_object() && inst.value("run", -1) == run_index) ++count;
+  return count;
+}
+
+RunFields read_run(const json& run, int index, const json& instances, std::string_view where) {
+  if (!run.is_object())
+    throw std::runtime_error(std::string(where) + ": run " + std::to_string(index) +
+                             " is not an object");
+  RunFields r;
+  if (auto it = run.find("params"); it != run.end() && it->is_object()) r.params = *it;
+  r.repeat = run.value("repeat", 0);
+  r.warmup = run.value("warmup", false);
+  r.wall_s = number_at(run, "wall_s");
+
+  const json& m = object_at(run, "metrics");
+  if (auto n = number_at(r.params, "instances"))
+    r.instances = static_cast<int>(*n);
+  else if (auto n2 = number_at(m, "instances"))
+    r.instances = static_cast<int>(*n2);
+  else if (int c = count_instances(instances, index); c > 0)
+    r.instances = c;
+
+  r.throughput_fps = number_at(m, "throughput_fps");
+  const json& lat = object_at(m, "latency_s");
+  r.latency_p50_s = number_at(lat, "p50");
+  r.latency_p95_s = number_at(lat, "p95");
+  r.latency_p99_s = number_at(lat, "p99");
+  r.ready_p50_ms = number_at(object_at(m, "ready_ms"), "p50");
+  r.sum_peak_rss_kib = number_at(m, "sum_peak_rss_kib");
+  r.sum_peak_pss_kib = number_at(m, "sum_peak_pss_kib");
+  r.mean_peak_uss_kib = number_at(m, "mean_peak_uss_kib");
+  r.mean_memory_added_kib = number_at(m, "mean_memory_added_kib");
+
+  if (!r.sum_peak_rss_kib)
+    r.sum_peak_rss_kib = from_instances(instances, index, "peak_rss_kib", false);
+  if (!r.sum_peak_pss_kib)
+    r.sum_peak_pss_kib = from_instances(instances, index, "peak_pss_kib", false);
+  if (!r.mean_peak_uss_kib)
+    r.mean_peak_uss_kib = from_instances(instances, index, "peak_uss_kib", true);
+  return r;
+}
+
+}  // namespace
+
+ReportFields read_report_fields(const json& report, std::string_view source) {
+  const std::string where(source);
+  if (!report.is_object())
+    throw std::runtime_error(where + ": not a report.json (top level is not a JSON object)");
+  if (auto schema = number_at(report, "schema"); schema && *schema != 1)
+    throw std::runtime_error(where + ": report schema " +
+                             std::to_string(static_cast<int>(*schema)) +
+                             " is not supported (this harness reads schema 1); re-run the "
+                             "scenarios with this harness version");
+  auto scenarios = report.find("scenarios");
+  if (scenarios == report.end() || !scenarios->is_array())
+    throw std::runtime_error(where +
+                             ": no \"scenarios\" array; is this a report.json written by "
+                             "`harness run`?");
+
+  ReportFields out;
+  const json& host = object_at(report, "host");
+  if (auto c = number_at(host, "cpus")) out.host_cpus = static_cast<int>(*c);
+  out.host_mem_total_kib = number_at(host, "mem_total_kib");
+  if (auto h = host.find("hostname"); h != host.end() && h->is_string()) out.hostname = *h;
+
+  for (std::size_t i = 0; i < scenarios->size(); ++i) {
+    const json& s = (*scenarios)[i];
+    if (!s.is_object())
+      throw std::runtime_error(where + ": scenarios[" + std::to_string(i) + "] is not an object");
+    ScenarioFields sf;
+    sf.name = s.value("name", "scenarios[" + std::to_string(i) + "]");
+    sf.status = s.value("status", "");
+    if (auto m = s.find("matrix"); m != s.end()) sf.matrix = *m;
+    const json empty = json::array();
+    auto inst_it = s.find("instances");
+    const json& instances = inst_it != s.end() ? *inst_it : empty;
+    if (auto runs = s.find("runs"); runs != s.end() && runs->is_array()) {
+      for (std::size_t r = 0; r < runs->size(); ++r)
+        sf.runs.push_back(
+            read_run((*runs)[r], static_cast<int>(r), instances, where + ": scenario " + sf.name));
+    }
+    out.scenarios.push_back(std::move(sf));
+  }
+  return out;
+}
+
+json read_json_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string() + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+std::string params_label(const json& params) {
+  if (!params.is_object() || params.empty()) return "(single run)";
+  std::string out;
+  for (const auto& [key, value] : params.items()) {  // nlohmann::json objects iterate sorted
+    if (!out.empty()) out += ' ';
+    out += key + '=' + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return out;
+}
+
+}  // namespace harness

@@ -1,0 +1,62 @@
+#pragma once
+// The one place that knows the field names of report.json (DESIGN.md "Reports"). Capacity
+// planning and comparison read reports through these plain records, so a renamed field in the
+// report writer is a one-line fix here. Everything that can be unknown is std::optional: a null
+// or absent value in the report stays "unknown", never zero.
+//
+// Per-run numbers come from the run's `metrics` object; where a memory sum is missing there it
+// is rebuilt from the run's instances (scenarios[].instances[] with `run` = index of the run),
+// and only if every instance of the run knows its value.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+struct RunFields {
+  nlohmann::json params = nlohmann::json::object();  // {"instances": 3, "model": "n"}
+  int repeat = 0;
+  bool warmup = false;
+  std::optional<double> wall_s;
+  std::optional<int> instances;          // workers started together in this run
+  std::optional<double> throughput_fps;  // frames/s over all workers
+  std::optional<double> latency_p50_s;   // per-job latency
+  std::optional<double> latency_p95_s;
+  std::optional<double> latency_p99_s;
+  std::optional<double> ready_p50_ms;  // spawn to `ready`
+  std::optional<double> sum_peak_rss_kib;
+  std::optional<double> sum_peak_pss_kib;
+  std::optional<double> mean_peak_uss_kib;
+  std::optional<double> mean_memory_added_kib;  // ready RSS - baseline RSS, per worker
+};
+
+struct ScenarioFields {
+  std::string name;
+  std::string status;
+  nlohmann::json matrix;  // object of key -> list, or null
+  std::vector<RunFields> runs;
+};
+
+struct ReportFields {
+  std::optional<int> host_cpus;
+  std::optional<double> host_mem_total_kib;
+  std::string hostname;
+  std::vector<ScenarioFields> scenarios;
+};
+
+// Throws std::runtime_error naming `source` and the field when the report is not a report.json
+// of schema 1 (not an object, no `scenarios` array, a run that is not an object).
+ReportFields read_report_fields(const nlohmann::json& report, std::string_view source = "report");
+
+// Reads and parses a JSON file; errors name the path and the parse position.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// "instances=3 model=n": a stable, human-readable key for a run's params (sorted by key).
+std::string params_label(const nlohmann::json& params);
+
+}  // namespace harness

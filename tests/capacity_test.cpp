@@ -1,0 +1,260 @@
+// Capacity planning on synthetic sweeps (tests/data/capacity/sweep.json). The sweep was written
+// from a known truth: shared S = 102400 KiB (100 MiB), private P = 153600 KiB (150 MiB) per
+// worker, plus 10 MiB of libc-like pages shared with the rest of the system (in RSS, not PSS).
+//
+//   N  sum PSS (measured)        sum RSS   USS/worker               fps           p95 s
+//   1  256000                    266240    245760 (lone: libs count) 10            3.0
+//   2  (410000+414000)/2=412000  532480    (153000+154200)/2=153600  (18+20)/2=19  3.2
+//   3  560000                    798720    153600                    20            4.6
+//   4  720000                    1064960   153600                    20.5          6.0
+// plus a warmup run at N=1 with absurd numbers that must be ignored.
+//
+// Model: P = USS at the smallest N >= 2 = 153600; S = T(1) - 1 x P = 256000 - 153600 = 102400.
+//   M(2) = 102400 + 2 x 153600 = 409600  error (409600-412000)/412000 = -0.5825 %
+//   M(3) = 563200                        error (563200-560000)/560000 = +0.5714 %
+//   M(4) = 716800                        error (716800-720000)/720000 = -0.4444 %
+//   naive RSS-sum errors: (532480-412000)/412000 = +29.24 %, (798720-560000)/560000 = +42.63 %,
+//                         (1064960-720000)/720000 = +47.91 %
+// Knee: 1->2 gains (19/10-1)/1 = 90 %; 2->3 gains 20/19-1 = 5.3 % < 10 %  => knee at N=2.
+
+#include "harness/capacity.hpp"
+
+#include <gtest/gtest.h>
+
+#include "harness/report_fields.hpp"
+
+namespace harness {
+namespace {
+
+using nlohmann::json;
+
+json load(const std::string& name) {
+  return read_json_file(std::string(HARNESS_TEST_DATA_DIR) + "/capacity/" + name);
+}
+
+const CapacityPoint& point(const CapacitySeries& s, int workers) {
+  for (const auto& p : s.points)
+    if (p.workers == workers) return p;
+  throw std::runtime_error("no point N=" + std::to_string(workers));
+}
+
+TEST(capacity_test, finds_the_sweep_and_ignores_plain_scenarios_and_warmups) {
+  const auto sweeps = extract_sweeps(load("sweep.json"));
+  ASSERT_EQ(sweeps.size(), 1u);
+  EXPECT_EQ(sweeps[0].scenario, "capacity-sweep");
+  EXPECT_EQ(sweeps[0].config, json({{"model", "n"}}));
+  ASSERT_EQ(sweeps[0].points.size(), 4u);
+  EXPECT_EQ(point(sweeps[0], 1).repeats, 1);  // the warmup run is not a repeat
+  EXPECT_DOUBLE_EQ(*point(sweeps[0], 1).throughput_fps, 10.0);
+}
+
+TEST(capacity_test, averages_repeats_of_one_matrix_point) {
+  const auto s = extract_sweeps(load("sweep.json"))[0];
+  const auto& p2 = point(s, 2);
+  EXPECT_EQ(p2.repeats, 2);
+  EXPECT_DOUBLE_EQ(*p2.throughput_fps, 19.0);
+  EXPECT_DOUBLE_EQ(*p2.sum_pss_kib, 412000.0);
+  EXPECT_DOUBLE_EQ(*p2.uss_per_worker_kib, 153600.0);
+}
+
+TEST(capacity_test, memory_model_takes_private_from_siblings_and_shared_from_n1) {
+  const auto s = extract_sweeps(load("sweep.json"))[0];
+  ASSERT_TRUE(s.model);
+  EXPECT_DOUBLE_EQ(s.model->private_kib, 153600.0);
+  EXPECT_DOUBLE_EQ(s.model->shared_kib, 102400.0);
+  EXPECT_EQ(s.model->total_from_n, 1);
+  EXPECT_EQ(s.model->private_from_n, 2);
+  EXPECT_DOUBLE_EQ(*point(s, 3).predicted_kib, 563200.0);
+  EXPECT_DOUBLE_EQ(*point(s, 4).predicted_kib, 716800.0);
+}
+
+TEST(capacity_test, prediction_error_is_checked_against_sum_of_pss_beside_rss_sum) {
+  const auto s = extract_sweeps(load("sweep.json"))[0];
+  EXPECT_NEAR(*point(s, 1).prediction_error_pct, 0.0, 1e-9);
+  EXPECT_NEAR(*point(s, 2).prediction_error_pct, -0.5825, 1e-3);
+  EXPECT_NEAR(*point(s, 3).prediction_error_pct, 0.5714, 1e-3);
+  EXPECT_NEAR(*point(s, 4).prediction_error_pct, -0.4444, 1e-3);
+  EXPECT_NEAR(*point(s, 2).rss_sum_error_pct, 29.24, 1e-2);
+  EXPECT_NEAR(*point(s, 4).rss_sum_error_pct, 47.91, 1e-2);
+  ASSERT_TRUE(s.max_abs_error_pct);
+  EXPECT_NEAR(*s.max_abs_error_pct, 0.5825, 1e-3);  // N=1 is the calibration point, excluded
+}
+
+TEST(capacity_test, lone_worker_uss_is_only_a_fallback_and_says_so) {
+  json r = load("sweep.json");
+  auto& runs = r["scenarios"][1]["runs"];
+  for (auto& run : runs)
+    if (run["params"]["instances"] != 1) run["metrics"]["mean_peak_uss_kib"] = nullptr;
+  const auto s = extract_sweeps(r)[0];
+  ASSERT_TRUE(s.model);
+  EXPECT_DOUBLE_EQ(s.model->private_kib, 245760.0);  // USS at N=1
+  EXPECT_DOUBLE_EQ(s.model->shared_kib, 10240.0);    // 256000 - 245760
+  ASSERT_FALSE(s.notes.empty());
+  EXPECT_NE(s.notes[0].find("USS at N=1"), std::string::npos) << s.notes[0];
+}
+
+TEST(capacity_test, memory_sums_fall_back_to_the_instances_of_the_run) {
+  json r = load("no_sweep.json");
+  auto& sc = r["scenarios"][0];
+  sc["instances"] = json::array();
+  for (int i = 0; i < 3; ++i)
+    sc["instances"].push_back(
+        {{"run", 0},
+         {"index", i},
+         {"memory", {{"peak_rss_kib", 100 + i}, {"peak_pss_kib", 50}, {"peak_uss_kib", 10 * i}}}});
+  const auto fields = read_report_fields(r);
+  const RunFields& run = fields.scenarios[0].runs[0];
+  EXPECT_DOUBLE_EQ(*run.sum_peak_rss_kib, 303.0);
+  EXPECT_DOUBLE_EQ(*run.sum_peak_pss_kib, 150.0);
+  EXPECT_DOUBLE_EQ(*run.mean_peak_uss_kib, 10.0);  // (0 + 10 + 20) / 3
+}
+
+TEST(capacity_test, plan_is_cpu_limited_when_memory_is_plentiful) {
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;  // 8 GiB, usable 7549747.2 KiB
+  const Plan p = plan(load("sweep.json"), o);
+  ASSERT_EQ(p.series.size(), 1u);
+  const SeriesPlan& sp = p.series[0];
+  EXPECT_EQ(sp.memory_fit, 48);  // floor((7549747.2 - 102400) / 153600) = floor(48.49)
+  EXPECT_TRUE(sp.knee_found);
+  EXPECT_EQ(sp.knee, 2);
+  EXPECT_EQ(sp.recommended, 2);
+  EXPECT_EQ(sp.limiting, "cpu");
+  EXPECT_DOUBLE_EQ(*sp.throughput_at_recommended, 19.0);
+  EXPECT_DOUBLE_EQ(*sp.predicted_kib_at_recommended, 409600.0);
+}
+
+TEST(capacity_test, plan_is_memory_limited_on_a_small_budget) {
+  PlanOptions o;
+  o.memory_budget_kib = 400 * 1024;  // usable 368640: floor((368640 - 102400) / 153600) = 1
+  const SeriesPlan sp = plan(load("sweep.json"), o).series[0];
+  EXPECT_EQ(sp.memory_fit, 1);
+  EXPECT_EQ(sp.recommended, 1);
+  EXPECT_EQ(sp.limiting, "memory");
+}
+
+TEST(capacity_test, margin_changes_the_memory_fit) {
+  PlanOptions o;
+  o.memory_budget_kib = 500 * 1024;  // 512000 KiB
+  o.margin = 0.10;                   // usable 460800: floor(358400 / 153600) = 2
+  EXPECT_EQ(plan(load("sweep.json"), o).series[0].memory_fit, 2);
+  o.margin = 0.30;  // usable 358400: floor(256000 / 153600) = 1
+  EXPECT_EQ(plan(load("sweep.json"), o).series[0].memory_fit, 1);
+}
+
+TEST(capacity_test, a_tie_between_memory_and_knee_is_reported_as_memory) {
+  PlanOptions o;
+  o.memory_budget_kib = 500 * 1024;  // memory fit 2 == knee 2
+  const SeriesPlan sp = plan(load("sweep.json"), o).series[0];
+  EXPECT_EQ(sp.recommended, 2);
+  EXPECT_EQ(sp.limiting, "memory");
+}
+
+TEST(capacity_test, plan_is_latency_limited_under_a_tight_p95) {
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  o.latency_p95_max_s = 3.1;  // N=1 has 3.0 s, N=2 has 3.2 s
+  const SeriesPlan sp = plan(load("sweep.json"), o).series[0];
+  EXPECT_EQ(*sp.latency_fit, 1);
+  EXPECT_EQ(sp.recommended, 1);
+  EXPECT_EQ(sp.limiting, "latency");
+}
+
+TEST(capacity_test, a_sweep_that_never_flattens_says_extend_the_sweep) {
+  json r = load("sweep.json");
+  for (auto& run : r["scenarios"][1]["runs"])
+    run["metrics"]["throughput_fps"] = 10.0 * run["params"]["instances"].get<int>();
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const SeriesPlan sp = plan(r, o).series[0];
+  EXPECT_FALSE(sp.knee_found);
+  EXPECT_EQ(sp.recommended, 4);
+  EXPECT_EQ(sp.limiting, "sweep");
+  ASSERT_FALSE(sp.notes.empty());
+  EXPECT_NE(sp.notes[0].find("extend the sweep"), std::string::npos);
+}
+
+TEST(capacity_test, each_model_scale_is_its_own_series) {
+  json r = load("sweep.json");
+  auto& runs = r["scenarios"][1]["runs"];
+  json more = json::array();
+  for (auto run : runs) {
+    run["params"]["model"] = "s";
+    more.push_back(run);
+  }
+  for (auto& run : more) runs.push_back(run);
+  const auto sweeps = extract_sweeps(r);
+  ASSERT_EQ(sweeps.size(), 2u);
+  EXPECT_EQ(sweeps[0].config["model"], "n");
+  EXPECT_EQ(sweeps[1].config["model"], "s");
+  EXPECT_EQ(sweeps[1].points.size(), 4u);
+}
+
+TEST(capacity_test, table_and_json_carry_the_recommendation) {
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const Plan p = plan(load("sweep.json"), o);
+  const std::string table = format_plan_table(p);
+  EXPECT_NE(table.find("recommended: 2 workers, limited by cpu"), std::string::npos) << table;
+  EXPECT_NE(table.find("-0.6%"), std::string::npos) << table;   // N=2 model error
+  EXPECT_NE(table.find("+29.2%"), std::string::npos) << table;  // N=2 RSS-sum error
+  const json j = plan_to_json(p);
+  EXPECT_EQ(j["series"][0]["recommended"], 2);
+  EXPECT_EQ(j["series"][0]["limiting"], "cpu");
+  EXPECT_EQ(j["series"][0]["memory_fit"], 48);
+  EXPECT_EQ(j["series"][0]["points"].size(), 4u);
+}
+
+TEST(capacity_test, capacity_series_json_has_per_point_errors) {
+  const json j = capacity_series(load("sweep.json"));
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_DOUBLE_EQ(j[0]["model"]["private_kib"].get<double>(), 153600.0);
+  EXPECT_NEAR(j[0]["points"][2]["prediction_error_pct"].get<double>(), 0.5714, 1e-3);
+  EXPECT_TRUE(j[0]["points"][0]["rss_sum_error_pct"].is_number());
+}
+
+TEST(capacity_test, report_without_a_sweep_says_which_scenario_to_run) {
+  try {
+    extract_sweeps(load("no_sweep.json"));
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("scenarios/capacity/sweep.yaml"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(capacity_test, bad_inputs_are_clear_errors) {
+  EXPECT_THROW(extract_sweeps(json::array()), std::runtime_error);
+  EXPECT_THROW(extract_sweeps(json{{"schema", 2}, {"scenarios", json::array()}}),
+               std::runtime_error);
+  json r = load("sweep.json");
+  r["scenarios"][1]["runs"][2]["metrics"].erase("throughput_fps");
+  PlanOptions o;
+  o.memory_budget_kib = 1024;
+  try {
+    plan(r, o);
+    FAIL() << "expected an error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("throughput_fps"), std::string::npos) << e.what();
+  }
+  o.memory_budget_kib = 0;
+  EXPECT_THROW(plan(load("sweep.json"), o), std::invalid_argument);
+  EXPECT_THROW(read_json_file("/nonexistent/report.json"), std::runtime_error);
+}
+
+TEST(capacity_test, command_line_units) {
+  EXPECT_EQ(parse_size_kib("8GiB"), 8 * 1024 * 1024);
+  EXPECT_EQ(parse_size_kib("512 MiB"), 512 * 1024);
+  EXPECT_EQ(parse_size_kib("1.5GiB"), 1536 * 1024);
+  EXPECT_THROW(parse_size_kib("8"), std::invalid_argument);
+  EXPECT_THROW(parse_size_kib("8GB"), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(parse_duration_s("2s"), 2.0);
+  EXPECT_DOUBLE_EQ(parse_duration_s("250ms"), 0.25);
+  EXPECT_THROW(parse_duration_s("2h"), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(parse_percent("10%"), 0.10);
+  EXPECT_DOUBLE_EQ(parse_percent("5"), 0.05);
+  EXPECT_THROW(parse_percent("ten"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace harness
