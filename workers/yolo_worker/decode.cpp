@@ -133,14 +133,16 @@ std::optional<OutputShape> classify_output(const cv::Mat& output, std::string& w
   const int rows = output.size[1];
   const int cols = output.size[2];
   OutputShape shape;
-  // An export always has far more candidates than channels, which tells the layouts apart.
-  if (rows < cols && rows >= 5) {
+  // COCO exports are recognised by their channel count; other class counts by the fact that an
+  // export always has far more candidates than channels.
+  const bool v8 = rows == 84 || (cols != 85 && rows < cols);
+  if (v8 && rows >= 5) {
     shape.layout = Layout::kYoloV8;
     shape.candidates = cols;
     shape.num_classes = rows - 4;
     return shape;
   }
-  if (rows > cols && cols >= 6) {
+  if (!v8 && (cols == 85 || rows > cols) && cols >= 6) {
     shape.layout = Layout::kYoloV5;
     shape.candidates = rows;
     shape.num_classes = cols - 5;
