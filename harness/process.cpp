@@ -26,7 +26,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/process/v2/environment.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
-#include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
 #include "harness/protocol.hpp"
@@ -65,9 +64,8 @@ int pidfd_send(int fd, int sig) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0));
 }
 
-// Runs in the forked child before exec (only async-signal-safe calls): own process group,
-// default signal state, working directory. A failed exec must not run the harness's atexit
-// handlers (ASan's leak check, static destructors) in the child, hence _exit.
+// Runs in the vfork child before exec (system calls only): own process group, default signal
+// state, working directory.
 struct ChildSetup {
   const char* cwd = nullptr;
   const char* const* env = nullptr;  // NULL-terminated "K=V" array
@@ -92,10 +90,52 @@ struct ChildSetup {
     if (cwd != nullptr && ::chdir(cwd) != 0) return {errno, boost::system::system_category()};
     return {};
   }
-  // Boost 1.81 detects this hook with a 5-argument expression but calls it with 4.
-  template <typename... A>
-  void on_exec_error(A&&...) {
-    ::_exit(127);
+};
+
+// Boost 1.81 has two launchers that do not fit: default_launcher fork()s, copying the harness's
+// page tables and then taking copy-on-write faults (it made a /bin/true launch ~3x dearer than
+// posix_spawn here); vfork_launcher calls notify_fork(fork_child) inside the vfork child, which
+// re-creates the parent's epoll reactor in the shared address space. This one keeps Boost's
+// initializer protocol (on_setup, on_exec_setup, on_error) and argv building, and does what
+// posix_spawn does: vfork with all signals blocked, nothing but system calls in the child.
+class VforkLauncher : public bp::posix::default_launcher {
+ public:
+  template <typename Args, typename... Inits>
+  int launch(error_code& ec, const bp::filesystem::path& exe, const Args& args, Inits&&... inits) {
+    auto argv = this->build_argv_(exe, args);
+    ec = bp::posix::detail::on_setup(*this, exe, argv, inits...);
+    if (ec) {
+      bp::posix::detail::on_error(*this, exe, argv, ec, inits...);
+      return -1;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    volatile int child_errno = 0;  // written by the child through the shared memory
+    const char* path = exe.c_str();
+    pid = ::vfork();
+    if (pid == 0) {
+      error_code cec = bp::posix::detail::on_exec_setup(*this, exe, argv, inits...);
+      if (!cec) {
+        ::syscall(SYS_close_range, 3U, ~0U, 0U);  // our fds are O_CLOEXEC; others may not be
+        ::execve(path, const_cast<char* const*>(argv), const_cast<char* const*>(env));
+        child_errno = errno;
+      } else {
+        child_errno = cec.value();
+      }
+      ::_exit(127);  // never exit(): it would run the harness's atexit handlers
+    }
+    int fork_errno = errno;
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) {
+      ec.assign(fork_errno, boost::system::system_category());
+    } else if (child_errno != 0) {
+      ::waitpid(pid, nullptr, 0);
+      ec.assign(child_errno, boost::system::system_category());
+      pid = -1;
+    }
+    if (ec) bp::posix::detail::on_error(*this, exe, argv, ec, inits...);
+    return pid;
   }
 };
 
@@ -221,7 +261,9 @@ struct Instance {
   std::optional<Clock::time_point> kill_ref;
   Clock::time_point last_smaps{};
   bool have_smaps = false;
-  std::array<char, 64 * 1024> out_buf{}, err_buf{};
+  static constexpr std::size_t kReadChunk = 64 * 1024;
+  // Uninitialised and below malloc's mmap threshold: no memset, no fresh pages per launch.
+  std::unique_ptr<char[]> out_buf{new char[kReadChunk]}, err_buf{new char[kReadChunk]};
   std::string line;
   bool line_overlong = false;
   std::size_t line_bytes = 0;
@@ -230,9 +272,9 @@ struct Instance {
 
 class Batch {
  public:
-  Batch(std::atomic<bool>& cancelled, int wake_fd, const std::vector<ProcessSpec>& specs,
-        ProcessObserver* obs)
-      : cancelled_(cancelled), wake_(ioc_), obs_(obs) {
+  Batch(std::atomic<bool>& cancelled, int wake_fd, MemorySampler& sampler,
+        const std::vector<ProcessSpec>& specs, ProcessObserver* obs)
+      : cancelled_(cancelled), wake_(ioc_), obs_(obs), sampler_(sampler) {
     static std::atomic<unsigned> batch_seq{0};
     unsigned seq = ++batch_seq;
     for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -381,18 +423,14 @@ class Batch {
     ChildSetup setup;
     setup.cwd = s.cwd.empty() ? nullptr : s.cwd.c_str();
     setup.env = env_ptrs.data();
-    bp::posix::default_launcher launcher;
+    VforkLauncher launcher;
     error_code ec;
     in.spawn_time = Clock::now();
-    auto proc = launcher(ioc_.get_executor(), ec, exe, args,
-                         bp::process_stdio{in_child.fd, out_w.fd, err_w.fd}, setup);
-    if (ec) {
-      if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);  // the failed child
-      return "cannot run " + exe + ": " + ec.message();
-    }
-    in.pid = proc.id();
+    int pid =
+        launcher.launch(ec, exe, args, bp::process_stdio{in_child.fd, out_w.fd, err_w.fd}, setup);
+    if (ec) return "cannot run " + exe + ": " + ec.message();
+    in.pid = pid;
     in.res.pid = in.pid;
-    proc.detach();
     // Our own pidfd: Boost's wait uses waitpid, which gives no rusage (ru_maxrss).
     in.root_pidfd = Fd(pidfd_open(in.pid));
     if (in.root_pidfd.fd < 0) {
@@ -416,15 +454,17 @@ class Batch {
   void read_stream(Instance& in, bool is_out) {
     auto& pipe = is_out ? in.out : in.err;
     auto& buf = is_out ? in.out_buf : in.err_buf;
-    pipe.async_read_some(asio::buffer(buf), [this, &in, is_out](error_code ec, std::size_t n) {
-      if (n > 0)
-        consume(in, is_out, std::string_view((is_out ? in.out_buf : in.err_buf).data(), n));
-      if (ec) {
-        stream_closed(in, is_out);
-        return;
-      }
-      read_stream(in, is_out);
-    });
+    pipe.async_read_some(asio::buffer(buf.get(), Instance::kReadChunk),
+                         [this, &in, is_out](error_code ec, std::size_t n) {
+                           if (n > 0)
+                             consume(in, is_out,
+                                     std::string_view((is_out ? in.out_buf : in.err_buf).get(), n));
+                           if (ec) {
+                             stream_closed(in, is_out);
+                             return;
+                           }
+                           read_stream(in, is_out);
+                         });
   }
 
   void stream_closed(Instance& in, bool is_out) {
@@ -772,7 +812,7 @@ class Batch {
   asio::io_context ioc_;
   asio::posix::stream_descriptor wake_;
   ProcessObserver* obs_;
-  MemorySampler sampler_;
+  MemorySampler& sampler_;
   Clock::time_point batch_start_;
   std::size_t remaining_ = 0;
   std::vector<std::unique_ptr<Instance>> insts_;  // after ioc_: destroyed before it
@@ -790,7 +830,9 @@ struct Supervisor::SavedSigpipe {
   struct sigaction old {};
 };
 
-Supervisor::Supervisor() : saved_sigpipe_(std::make_unique<SavedSigpipe>()) {
+Supervisor::Supervisor()
+    : saved_sigpipe_(std::make_unique<SavedSigpipe>()),
+      sampler_(std::make_unique<MemorySampler>()) {
   ::prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper_);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   struct sigaction ign {};
@@ -809,7 +851,7 @@ Supervisor::~Supervisor() {
 
 std::vector<ProcessResult> Supervisor::run(const std::vector<ProcessSpec>& specs,
                                            ProcessObserver* observer) {
-  Batch batch(cancelled_, wake_fd_, specs, observer);
+  Batch batch(cancelled_, wake_fd_, *sampler_, specs, observer);
   return batch.run();
 }
 

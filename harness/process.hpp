@@ -37,6 +37,8 @@
 
 namespace harness {
 
+class MemorySampler;
+
 struct ProcessSpec {
   std::vector<std::string> argv;             // argv[0]: a path, or a bare name looked up on PATH
   std::map<std::string, std::string> env;    // added to / overriding the inherited environment
@@ -89,6 +91,7 @@ class Supervisor {
   int old_subreaper_ = 0;
   struct SavedSigpipe;
   std::unique_ptr<SavedSigpipe> saved_sigpipe_;
+  std::unique_ptr<MemorySampler> sampler_;  // reused across runs: its setup reads /proc
 };
 
 // SIGINT and SIGTERM to the harness call supervisor.cancel(). One supervisor at a time;
