@@ -107,7 +107,8 @@ void write_summary(const RunReport& r, std::ostream& out) {
       ++errors;
   }
   out << "<section><h2>Summary</h2><p>" << passed << " passed, " << failed << " failed, " << errors
-      << " errors</p><div class=\"tw\"><table><thead><tr><th>scenario</th><th>status</th>"
+      << (errors == 1 ? " error" : " errors")
+      << "</p><div class=\"tw\"><table><thead><tr><th>scenario</th><th>status</th>"
          "<th>key result</th></tr></thead><tbody>\n";
   for (std::size_t i = 0; i < r.scenarios.size(); ++i) {
     const auto& s = r.scenarios[i];
