@@ -289,7 +289,7 @@ TEST(report_writer_test, writes_all_four_and_leaves_no_tmp) {
   EXPECT_EQ(xmllint(target / "junit.xml"), 0);
   if (const char* keep = std::getenv("HARNESS_KEEP_REPORTS")) {  // for looking at them by hand
     fs::create_directories(keep);
-    fs::copy(target, keep, fs::copy_options::overwrite_existing);
+    fs::copy(target, keep, fs::copy_options::overwrite_existing | fs::copy_options::recursive);
   }
 }
 
