@@ -16,8 +16,9 @@ std::string sanitize_utf8(std::string_view bytes);
 // become U+FFFD. The result holds only characters XML 1.0 allows.
 std::string printable_text(std::string_view bytes);
 
-// printable_text with &, <, >, " and ' escaped. In an attribute, tab, newline and CR are written
-// as character references so a parser's normalisation cannot change them; in text, CR is.
+// printable_text with &, < and > escaped (and " and ' in an attribute). In an attribute, tab,
+// newline and CR are written as character references so a parser's normalisation cannot change
+// them; in text, CR is.
 std::string xml_escape(std::string_view bytes, bool attribute = false);
 
 // printable_text with &, <, >, " and ' escaped: safe in HTML text and quoted attributes.

@@ -39,10 +39,10 @@ th{background:var(--alt)}td.n{text-align:right;white-space:nowrap}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8em;font-weight:600;
 color:#fff;vertical-align:middle}
 .pass{background:#1a7f37}.fail{background:#cf222e}.error{background:#9a6700}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:10px}
-.chart{background:var(--alt);border:1px solid var(--line);border-radius:6px;max-width:100%;
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:10px}
+.chart{background:var(--alt);border:1px solid var(--line);border-radius:6px;max-width:640px;width:100%;
 height:auto;display:block}
-.chart text{font:11px system-ui,sans-serif;fill:#444}.chart .ct{font-size:13px;font-weight:600}
+.chart text{font:13px system-ui,sans-serif;fill:#444}.chart .ct{font-size:15px;font-weight:600}
 .chart .yt{text-anchor:end}.chart .xt,.chart .xl,.chart .yl{text-anchor:middle}
 .chart .nd{text-anchor:middle;font-size:14px}.chart .grid{stroke:#e3e6ea}
 .chart .axis{stroke:#888}.chart .mk{stroke-dasharray:4 3;stroke-width:1.5}
@@ -107,7 +107,8 @@ void write_summary(const RunReport& r, std::ostream& out) {
       ++errors;
   }
   out << "<section><h2>Summary</h2><p>" << passed << " passed, " << failed << " failed, " << errors
-      << " errors</p><div class=\"tw\"><table><thead><tr><th>scenario</th><th>status</th>"
+      << (errors == 1 ? " error" : " errors")
+      << "</p><div class=\"tw\"><table><thead><tr><th>scenario</th><th>status</th>"
          "<th>key result</th></tr></thead><tbody>\n";
   for (std::size_t i = 0; i < r.scenarios.size(); ++i) {
     const auto& s = r.scenarios[i];

@@ -38,7 +38,8 @@ void write_header(const RunReport& r, std::ostream& out) {
   out << "| harness RSS | " << format_kib(r.harness_rss_before_kib) << " before, "
       << format_kib(r.harness_rss_after_kib) << " after, " << format_kib(r.harness_rss_peak_kib)
       << " peak |\n";
-  out << fmt::format("| result | {} passed, {} failed, {} errors |\n\n", passed, failed, errors);
+  out << fmt::format("| result | {} passed, {} failed, {} error{} |\n\n", passed, failed, errors,
+                     errors == 1 ? "" : "s");
   if (r.interrupted) {
     out << "**The run was interrupted**: only the scenarios below ran.\n\n";
   }
