@@ -75,10 +75,16 @@ RunFields read_run(const json& run, int index, const json& instances, std::strin
   r.latency_p95_s = number_at(lat, "p95");
   r.latency_p99_s = number_at(lat, "p99");
   r.ready_p50_ms = number_at(object_at(m, "ready_ms"), "p50");
-  r.sum_peak_rss_kib = number_at(m, "sum_peak_rss_kib");
-  r.sum_peak_pss_kib = number_at(m, "sum_peak_pss_kib");
-  r.mean_peak_uss_kib = number_at(m, "mean_peak_uss_kib");
-  r.mean_memory_added_kib = number_at(m, "mean_memory_added_kib");
+  // Memory sums sit in metrics or, in the report writer's current shape, in metrics.memory.
+  const json& mem = object_at(m, "memory");
+  auto memory_metric = [&](std::string_view flat, std::string_view nested) {
+    auto v = number_at(m, flat);
+    return v ? v : number_at(mem, nested);
+  };
+  r.sum_peak_rss_kib = memory_metric("sum_peak_rss_kib", "sum_peak_rss_kib");
+  r.sum_peak_pss_kib = memory_metric("sum_peak_pss_kib", "sum_peak_pss_kib");
+  r.mean_peak_uss_kib = memory_metric("mean_peak_uss_kib", "mean_peak_uss_kib");
+  r.mean_memory_added_kib = memory_metric("mean_memory_added_kib", "mean_added_kib");
 
   if (!r.sum_peak_rss_kib)
     r.sum_peak_rss_kib = from_instances(instances, index, "peak_rss_kib", false);

@@ -4,7 +4,8 @@
 // report writer is a one-line fix here. Everything that can be unknown is std::optional: a null
 // or absent value in the report stays "unknown", never zero.
 //
-// Per-run numbers come from the run's `metrics` object; where a memory sum is missing there it
+// Per-run numbers come from the run's `metrics` object (memory sums either flat there or in
+// `metrics.memory`, with `mean_added_kib` for memory added); where a memory sum is missing there it
 // is rebuilt from the run's instances (scenarios[].instances[] with `run` = index of the run),
 // and only if every instance of the run knows its value.
 

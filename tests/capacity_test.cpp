@@ -109,6 +109,19 @@ TEST(capacity_test, memory_sums_fall_back_to_the_instances_of_the_run) {
   EXPECT_DOUBLE_EQ(*run.mean_peak_uss_kib, 10.0);  // (0 + 10 + 20) / 3
 }
 
+TEST(capacity_test, memory_metrics_nested_under_metrics_memory_are_read_too) {
+  json r = load("no_sweep.json");
+  r["scenarios"][0]["runs"][0]["metrics"]["memory"] = {{"sum_peak_rss_kib", 900},
+                                                       {"sum_peak_pss_kib", 600},
+                                                       {"mean_peak_uss_kib", 150},
+                                                       {"mean_added_kib", 42}};
+  const RunFields run = read_report_fields(r).scenarios[0].runs[0];
+  EXPECT_DOUBLE_EQ(*run.sum_peak_rss_kib, 900.0);
+  EXPECT_DOUBLE_EQ(*run.sum_peak_pss_kib, 600.0);
+  EXPECT_DOUBLE_EQ(*run.mean_peak_uss_kib, 150.0);
+  EXPECT_DOUBLE_EQ(*run.mean_memory_added_kib, 42.0);
+}
+
 TEST(capacity_test, plan_is_cpu_limited_when_memory_is_plentiful) {
   PlanOptions o;
   o.memory_budget_kib = 8 * 1024 * 1024;  // 8 GiB, usable 7549747.2 KiB
