@@ -19,12 +19,12 @@ WorkerError model_error(const std::string& type, const std::string& message) {
   return WorkerError(type, message, kExitModel);
 }
 
-// OpenCV's messages span several lines with source paths; keep the informative last line.
+// OpenCV's messages span several lines (node dumps); the first one says what failed.
 std::string first_line_of(const cv::Exception& e) {
-  std::string text = e.err.empty() ? std::string(e.what()) : e.err;
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  const auto nl = text.rfind('\n');
-  return nl == std::string::npos ? text : text.substr(nl + 1);
+  const std::string text = e.err.empty() ? std::string(e.what()) : e.err;
+  std::string line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == ' ' || line.back() == ':')) line.pop_back();
+  return line.empty() ? "OpenCV error in " + e.func : line;
 }
 
 }  // namespace

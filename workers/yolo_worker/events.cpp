@@ -4,11 +4,11 @@
 
 namespace yolo {
 
-void Events::emit(nlohmann::json event) const {
+void Events::emit(nlohmann::ordered_json event) const {
   if (!job_.is_null()) event["job"] = job_;
   // Replace invalid UTF-8 (file names are bytes) rather than throw in the middle of a report.
   const std::string line =
-      event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      event.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }

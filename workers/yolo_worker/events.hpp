@@ -14,7 +14,7 @@ class Events {
   void set_job(nlohmann::json id) { job_ = std::move(id); }
   void clear_job() { job_ = nullptr; }
 
-  void emit(nlohmann::json event) const;
+  void emit(nlohmann::ordered_json event) const;
   void error(const WorkerError& e) const;
 
  private:

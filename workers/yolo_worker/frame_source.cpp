@@ -9,6 +9,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include "worker_error.hpp"
 
@@ -42,8 +43,11 @@ cv::Mat read_image(const fs::path& path) {
 class VideoSource final : public FrameSource {
  public:
   explicit VideoSource(const std::string& path) : path_(path) {
-    // Exceptions off: a corrupt container must be a clean InputCorrupt, not a backend abort.
-    if (!capture_.open(path, cv::CAP_ANY) || !capture_.isOpened()) {
+    // FFmpeg reads everything the built-in MJPEG reader does; falling through to the latter on
+    // a broken file would only add its parser complaints to stderr.
+    const int api =
+        cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+    if (!capture_.open(path, api) || !capture_.isOpened()) {
       throw corrupt("cannot open " + path +
                     " as a video: the file is corrupt, truncated or not a video "
                     "(supported: what OpenCV's FFmpeg backend reads, e.g. MJPG AVI, MP4)");

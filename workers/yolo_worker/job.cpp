@@ -17,7 +17,7 @@ namespace yolo {
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 WorkerError output_error(const std::string& message) {
   return WorkerError("OutputError", message, kExitOutput);

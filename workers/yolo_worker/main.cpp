@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <variant>
 
 #include <opencv2/core.hpp>
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
   yolo::install_stop_handlers();
   // OpenCV's own warnings would break the "one line on stderr per error" contract.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
+  ::setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", /*overwrite=*/0);  // AV_LOG_QUIET, unless set
   if (options.threads > 0) cv::setNumThreads(options.threads);
 
   yolo::Events events;
