@@ -21,9 +21,13 @@ int main(int argc, char** argv) {
   app.add_option("--output", output, "where to write the .onnx file")->required();
   app.add_option("--size", options.size, "input side in pixels, a multiple of 32")
       ->capture_default_str();
-  app.add_option("--class-bias", options.init.class_bias,
-                 "bias of the class logits: lower means fewer detections")
+  // Weight knobs (see WeightInit): the defaults are tuned; the options are for retuning.
+  auto& init = options.init;
+  app.add_option("--class-bias", init.class_bias, "mean class logit: lower, fewer detections")
       ->capture_default_str();
+  app.add_option("--class-std", init.class_std, "spread of the class logits")
+      ->capture_default_str();
+  app.add_option("--box-std", init.box_std, "spread of the DFL bin logits")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {

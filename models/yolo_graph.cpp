@@ -19,11 +19,37 @@ namespace {
 constexpr int kRegMax = 16;  // DFL bins per box side
 constexpr std::array<int, 3> kStrides{8, 16, 32};
 
-// A tensor in the graph and its channel count, which the next layer's weights need.
+// SiLU of a unit normal: E[silu(z)] and E[silu(z)^2], by numerical integration.
+constexpr double kSiluMean = 0.206621;
+constexpr double kSiluM2 = 0.355776;
+// A photograph scaled to [0, 1]: about 0.45 +- 0.27 in each channel.
+constexpr double kImageMean = 0.45;
+constexpr double kImageM2 = 0.45 * 0.45 + 0.27 * 0.27;
+
+// A tensor of the graph with what the next layer's weights depend on: per channel, the mean and
+// the second moment the builder expects on photographs.
 struct Tensor {
   std::string name;
-  int channels;
+  std::vector<double> mean;
+  std::vector<double> m2;
+  int channels() const { return static_cast<int>(mean.size()); }
 };
+
+Tensor with_moments(std::string name, int channels, double mean, double m2) {
+  const auto n = static_cast<std::size_t>(channels);
+  return {std::move(name), std::vector<double>(n, mean), std::vector<double>(n, m2)};
+}
+
+Tensor slice(std::string name, const Tensor& x, int from, int count) {
+  return {std::move(name),
+          {x.mean.begin() + from, x.mean.begin() + from + count},
+          {x.m2.begin() + from, x.m2.begin() + from + count}};
+}
+
+Tensor renamed(Tensor x, std::string name) {
+  x.name = std::move(name);
+  return x;
+}
 
 class YoloBuilder {
  public:
@@ -38,22 +64,43 @@ class YoloBuilder {
   int ch(int c) const { return scaled_channels(scale_, c); }
   int reps(int n) const { return scaled_repeats(scale_, n); }
 
-  std::vector<float> uniform(std::int64_t count, double half_width) {
-    std::vector<float> v(static_cast<std::size_t>(count));
-    for (auto& x : v) x = static_cast<float>(rng_.symmetric() * half_width);
-    return v;
-  }
-
-  // Conv2d with bias; `gain` sets the weight std to gain / sqrt(fan_in).
-  std::string conv2d(const Tensor& x, int c2, int k, int s, const std::string& prefix, double gain,
-                     std::vector<float> bias) {
-    const std::int64_t fan_in = static_cast<std::int64_t>(x.channels) * k * k;
-    // A uniform on [-a, a] has std a / sqrt(3).
-    const double a = gain * std::sqrt(3.0 / static_cast<double>(fan_in));
-    auto w = g_.initializer(prefix + ".weight", {c2, x.channels, k, k}, uniform(c2 * fan_in, a));
-    auto b = g_.initializer(prefix + ".bias", {c2}, bias);
-    params_.fused += c2 * fan_in + c2;
-    auto& n = g_.node("Conv", "/" + prefix + "/Conv", {x.name, w, b});
+  // Conv2d with bias. Each output channel's weights are drawn uniform on [-1, 1), then scaled
+  // and shifted (a folded batch norm) so that, on inputs with x's moments, the channel has mean
+  // beta[o] and standard deviation `std`. Only + * / and sqrt, in a fixed order: the bytes do
+  // not depend on the libm.
+  std::string conv2d(const Tensor& x, int c2, int k, int s, const std::string& prefix, double std,
+                     const std::vector<double>& beta, bool centred = false) {
+    const int c1 = x.channels();
+    const auto fan_in = static_cast<std::size_t>(c1 * k * k);
+    const auto taps = static_cast<std::size_t>(k * k);
+    std::vector<float> w(static_cast<std::size_t>(c2) * fan_in);
+    std::vector<float> bias(static_cast<std::size_t>(c2));
+    std::vector<double> row(fan_in);
+    for (std::size_t o = 0; o < bias.size(); ++o) {
+      for (auto& r : row) r = rng_.symmetric();
+      if (centred) {
+        // A zero-sum row cancels what all inputs share, such as the mean that the moment
+        // estimate gets wrong, which would otherwise become a fixed, image-blind logit.
+        double sum = 0;
+        for (double r : row) sum += r;
+        for (auto& r : row) r -= sum / static_cast<double>(fan_in);
+      }
+      double mean = 0, var = 0;
+      for (std::size_t j = 0; j < fan_in; ++j) {
+        const std::size_t i = j / taps;
+        const double r = row[j];
+        mean += r * x.mean[i];
+        var += r * r * (x.m2[i] - x.mean[i] * x.mean[i]);
+      }
+      const double scale = std / std::sqrt(var);
+      for (std::size_t j = 0; j < fan_in; ++j)
+        w[o * fan_in + j] = static_cast<float>(row[j] * scale);
+      bias[o] = static_cast<float>(beta[o] - mean * scale);
+    }
+    auto w_name = g_.initializer(prefix + ".weight", {c2, c1, k, k}, w);
+    auto b_name = g_.initializer(prefix + ".bias", {c2}, bias);
+    params_.fused += static_cast<std::int64_t>(w.size() + bias.size());
+    auto& n = g_.node("Conv", "/" + prefix + "/Conv", {x.name, w_name, b_name});
     set_attr(n, "dilations", std::vector<std::int64_t>{1, 1});
     set_attr(n, "group", std::int64_t{1});
     set_attr(n, "kernel_shape", std::vector<std::int64_t>{k, k});
@@ -64,24 +111,29 @@ class YoloBuilder {
 
   // Ultralytics' Conv: Conv2d + BatchNorm2d (folded into the bias) + SiLU, exported as
   // x * Sigmoid(x) because opset 12 has no SiLU and OpenCV 4.6 imports this pair.
-  Tensor conv(const Tensor& x, int c2, int k, int s, const std::string& prefix, double gain = -1) {
-    if (gain < 0) gain = opt_.init.conv_gain;
-    auto y = conv2d(x, c2, k, s, prefix + ".conv", gain, uniform(c2, opt_.init.bias_range));
+  Tensor conv(const Tensor& x, int c2, int k, int s, const std::string& prefix) {
+    std::vector<double> beta(static_cast<std::size_t>(c2));
+    for (auto& b : beta) b = rng_.symmetric() * opt_.init.bn_beta;
+    auto y = conv2d(x, c2, k, s, prefix + ".conv", 1.0, beta);
     params_.folded_bn_channels += c2;
     auto sig = g_.op("Sigmoid", "/" + prefix + "/act/Sigmoid", {y});
-    return {g_.op("Mul", "/" + prefix + "/act/Mul", {y, sig}), c2};
+    // The moments of SiLU(N(0, 1)); the small BN shifts are left out.
+    return with_moments(g_.op("Mul", "/" + prefix + "/act/Mul", {y, sig}), c2, kSiluMean,
+                        kSiluM2 * opt_.init.silu_m2_factor);
   }
 
   Tensor concat(const std::vector<Tensor>& parts, const std::string& name) {
+    Tensor out;
     std::vector<std::string> names;
-    int c = 0;
     for (const auto& p : parts) {
       names.push_back(p.name);
-      c += p.channels;
+      out.mean.insert(out.mean.end(), p.mean.begin(), p.mean.end());
+      out.m2.insert(out.m2.end(), p.m2.begin(), p.m2.end());
     }
     auto& n = g_.node("Concat", name, names);
     set_attr(n, "axis", std::int64_t{1});
-    return {n.output(0), c};
+    out.name = n.output(0);
+    return out;
   }
 
   // C2f: cv1 to 2c channels, split in halves, n bottlenecks chained on the second half, every
@@ -92,13 +144,20 @@ class YoloBuilder {
     auto& split = g_.node("Split", "/" + prefix + "/Split", {y.name}, 2);
     set_attr(split, "axis", std::int64_t{1});
     set_attr(split, "split", std::vector<std::int64_t>{c, c});
-    std::vector<Tensor> parts{{split.output(0), c}, {split.output(1), c}};
+    std::vector<Tensor> parts{slice(split.output(0), y, 0, c), slice(split.output(1), y, c, c)};
     for (int i = 0; i < n; ++i) {
       const auto m = prefix + ".m." + std::to_string(i);
-      const Tensor& in = parts.back();
+      const Tensor in = parts.back();
       auto h = conv(in, c, 3, 1, m + ".cv1");
-      h = conv(h, c, 3, 1, m + ".cv2", shortcut ? opt_.init.residual_gain : -1);
-      if (shortcut) h = {g_.op("Add", "/" + m + "/Add", {in.name, h.name}), c};
+      h = conv(h, c, 3, 1, m + ".cv2");
+      if (shortcut) {
+        // The moments of a sum, taking the two terms' fluctuations as independent.
+        for (std::size_t j = 0; j < h.mean.size(); ++j) {
+          h.m2[j] += in.m2[j] + 2 * h.mean[j] * in.mean[j];
+          h.mean[j] += in.mean[j];
+        }
+        h.name = g_.op("Add", "/" + m + "/Add", {in.name, h.name});
+      }
       parts.push_back(h);
     }
     return conv(concat(parts, "/" + prefix + "/Concat"), c2, 1, 1, prefix + ".cv2");
@@ -106,14 +165,16 @@ class YoloBuilder {
 
   // SPPF: cv1 to c1/2, three chained 5x5 max pools, all four concatenated, cv2.
   Tensor sppf(const Tensor& x, int c2, const std::string& prefix) {
-    std::vector<Tensor> parts{conv(x, x.channels / 2, 1, 1, prefix + ".cv1")};
+    std::vector<Tensor> parts{conv(x, x.channels() / 2, 1, 1, prefix + ".cv1")};
     for (int i = 0; i < 3; ++i) {
       auto& n = g_.node("MaxPool", "/" + prefix + "/m/MaxPool", {parts.back().name});
       set_attr(n, "ceil_mode", std::int64_t{0});
       set_attr(n, "kernel_shape", std::vector<std::int64_t>{5, 5});
       set_attr(n, "pads", std::vector<std::int64_t>{2, 2, 2, 2});
       set_attr(n, "strides", std::vector<std::int64_t>{1, 1});
-      parts.push_back({n.output(0), parts.back().channels});
+      // A max pool raises the moments. Taking them as unchanged makes cv2's output somewhat
+      // larger than unit variance, once; the normalised convs after it do not compound that.
+      parts.push_back(renamed(parts.back(), n.output(0)));
     }
     return conv(concat(parts, "/" + prefix + "/Concat"), c2, 1, 1, prefix + ".cv2");
   }
@@ -127,7 +188,7 @@ class YoloBuilder {
     set_attr(n, "cubic_coeff_a", -0.75f);
     set_attr(n, "mode", std::string("nearest"));
     set_attr(n, "nearest_mode", std::string("floor"));
-    return {n.output(0), x.channels};
+    return renamed(x, n.output(0));
   }
 
   std::string reshape(const std::string& x, const std::vector<std::int64_t>& shape,
@@ -177,8 +238,8 @@ class YoloBuilder {
 std::string YoloBuilder::detect(const std::array<Tensor, 3>& levels) {
   const int nc = opt_.classes;
   const int no = 4 * kRegMax + nc;
-  const int c2 = std::max({16, levels[0].channels / 4, kRegMax * 4});
-  const int c3 = std::max(levels[0].channels, std::min(nc, 100));
+  const int c2 = std::max({16, levels[0].channels() / 4, kRegMax * 4});
+  const int c3 = std::max(levels[0].channels(), std::min(nc, 100));
 
   std::vector<std::string> flat;
   for (std::size_t i = 0; i < levels.size(); ++i) {
@@ -186,15 +247,17 @@ std::string YoloBuilder::detect(const std::array<Tensor, 3>& levels) {
     const auto& x = levels[i];
     auto box = conv(x, c2, 3, 1, "model.22.cv2." + id + ".0");
     box = conv(box, c2, 3, 1, "model.22.cv2." + id + ".1");
-    Tensor box_out{conv2d(box, 4 * kRegMax, 1, 1, "model.22.cv2." + id + ".2", opt_.init.box_gain,
-                          std::vector<float>(4 * kRegMax, 0.f)),
-                   4 * kRegMax};
+    // The last convs have no batch norm; the same normalisation sets their logits' spread.
+    auto box_out =
+        with_moments(conv2d(box, 4 * kRegMax, 1, 1, "model.22.cv2." + id + ".2", opt_.init.box_std,
+                            std::vector<double>(4 * kRegMax, 0.0), true),
+                     4 * kRegMax, 0, 0);
     auto cls = conv(x, c3, 3, 1, "model.22.cv3." + id + ".0");
     cls = conv(cls, c3, 3, 1, "model.22.cv3." + id + ".1");
-    Tensor cls_out{conv2d(cls, nc, 1, 1, "model.22.cv3." + id + ".2", opt_.init.class_gain,
-                          std::vector<float>(static_cast<std::size_t>(nc),
-                                             static_cast<float>(opt_.init.class_bias))),
-                   nc};
+    auto cls_out = with_moments(
+        conv2d(cls, nc, 1, 1, "model.22.cv3." + id + ".2", opt_.init.class_std,
+               std::vector<double>(static_cast<std::size_t>(nc), opt_.init.class_bias), true),
+        nc, 0, 0);
     auto joined = concat({box_out, cls_out}, "/model.22/Concat");
     const std::int64_t side = opt_.size / kStrides[i];
     flat.push_back(reshape(joined.name, {1, no, side * side}, "/model.22/Reshape"));
@@ -214,7 +277,10 @@ std::string YoloBuilder::detect(const std::array<Tensor, 3>& levels) {
   for (int i = 0; i < kRegMax; ++i) arange[static_cast<std::size_t>(i)] = static_cast<float>(i);
   auto dfl_w = g_.initializer("model.22.dfl.conv.weight", {1, kRegMax, 1, 1}, arange);
   params_.fused += kRegMax;  // Ultralytics counts it, frozen or not
-  auto dist = g_.op("Conv", "/model.22/dfl/conv/Conv", {probs, dfl_w});
+  // OpenCV 4.6 needs kernel_shape, which ONNX lets a Conv leave to the weight shape.
+  auto& dfl = g_.node("Conv", "/model.22/dfl/conv/Conv", {probs, dfl_w});
+  set_attr(dfl, "kernel_shape", std::vector<std::int64_t>{1, 1});
+  std::string dist = dfl.output(0);
   dist = reshape(dist, {1, 4, anchors_}, "/model.22/dfl/Reshape");
 
   // Anchor centres in grid units (offset 0.5), and the stride of each anchor's level.
@@ -255,7 +321,7 @@ void YoloBuilder::build() {
   g_.input("images", {1, 3, opt_.size, opt_.size});
 
   // Backbone.
-  Tensor x{"images", 3};
+  Tensor x = with_moments("images", 3, kImageMean, kImageM2);
   x = conv(x, ch(64), 3, 2, "model.0");
   x = conv(x, ch(128), 3, 2, "model.1");
   x = c2f(x, ch(128), reps(3), true, "model.2");
