@@ -199,7 +199,7 @@ class Loader {
       return;
     }
     for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-      const YAML::Node& key = it->first;
+      const YAML::Node key = it->first;
       if (!key.IsScalar() || key.Scalar().empty() || key.Scalar().find('=') != std::string::npos) {
         reader_.error(key.Mark(),
                       "an environment variable name must be a non-empty string "
@@ -268,8 +268,8 @@ class Loader {
     }
     std::size_t points = 1;
     for (auto it = me.value.begin(); it != me.value.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& values = it->second;
+      const YAML::Node key = it->first;
+      const YAML::Node values = it->second;
       if (!key.IsScalar()) {
         reader_.error(key.Mark(), "a matrix key must be a name, got " + YamlReader::describe(key));
         continue;

@@ -99,7 +99,7 @@ std::vector<YamlEntry> YamlReader::entries(
   }
   std::set<std::string> seen;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;
     if (!key.IsScalar()) {
       error(key.Mark(), "a key " + in + " must be a plain name, got " + describe(key));
       continue;
