@@ -408,34 +408,6 @@ json plan_to_json(const Plan& plan) {
           {"series", series}};
 }
 
-std::int64_t parse_size_kib(std::string_view text) {
-  constexpr std::string_view accepted = "KiB, MiB, GiB, TiB, e.g. 8GiB";
-  auto [value, unit] = number_and_unit(text, "memory size", accepted);
-  double kib = 0;
-  if (unit == "KiB")
-    kib = value;
-  else if (unit == "MiB")
-    kib = value * 1024;
-  else if (unit == "GiB")
-    kib = value * 1024 * 1024;
-  else if (unit == "TiB")
-    kib = value * 1024 * 1024 * 1024;
-  else
-    throw std::invalid_argument(
-        fmt::format("bad memory size \"{}\": unit must be one of {}", text, accepted));
-  return static_cast<std::int64_t>(kib);
-}
-
-double parse_duration_s(std::string_view text) {
-  constexpr std::string_view accepted = "ms, s, m, e.g. 2s";
-  auto [value, unit] = number_and_unit(text, "duration", accepted);
-  if (unit == "ms") return value / 1000.0;
-  if (unit == "s") return value;
-  if (unit == "m") return value * 60.0;
-  throw std::invalid_argument(
-      fmt::format("bad duration \"{}\": unit must be one of {}", text, accepted));
-}
-
 double parse_percent(std::string_view text) {
   auto [value, unit] = number_and_unit(text, "percentage", "e.g. 10%");
   if (!unit.empty() && unit != "%")

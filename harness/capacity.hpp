@@ -121,10 +121,8 @@ Plan plan(const nlohmann::json& report, const PlanOptions& options);
 std::string format_plan_table(const Plan& plan);
 nlohmann::json plan_to_json(const Plan& plan);
 
-// Command-line units: "8GiB", "512MiB", "1024KiB" (binary units, as in scenarios); "2s",
-// "250ms", "1m"; "10%" or "10". Throw std::invalid_argument saying what is accepted.
-std::int64_t parse_size_kib(std::string_view text);
-double parse_duration_s(std::string_view text);
+// Sizes and durations on the command line go through units.hpp, as in scenarios;
+// a share is "10%" or "10". Throws std::invalid_argument saying what is accepted.
 double parse_percent(std::string_view text);  // "10%" -> 0.10
 
 }  // namespace harness

@@ -1,5 +1,7 @@
 #include "harness/console_progress.hpp"
 
+#include "harness/units.hpp"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -10,12 +12,6 @@ namespace harness {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string format_seconds(double s) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1fs", s);
-  return text;
-}
 
 }  // namespace
 

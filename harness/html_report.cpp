@@ -84,12 +84,13 @@ void write_header(const RunReport& r, std::ostream& out) {
   out << "<p class=\"meta\">harness " << esc(r.harness_version) << " &middot; "
       << esc(r.host.hostname.empty() ? "?" : r.host.hostname);
   if (!r.host.kernel.empty()) out << " &middot; " << esc(r.host.kernel);
-  out << " &middot; " << r.host.cpus << " CPUs, " << format_kib(r.host.mem_total_kib) << " RAM";
+  out << " &middot; " << r.host.cpus << " CPUs, " << display_kib(r.host.mem_total_kib) << " RAM";
   if (!r.host.cpu_model.empty()) out << " &middot; " << esc(r.host.cpu_model);
   out << "</p><p class=\"meta\">" << esc(r.started_at) << " &middot; "
-      << format_seconds(r.duration_s) << " &middot; harness RSS "
-      << format_kib(r.harness_rss_before_kib) << " before, " << format_kib(r.harness_rss_after_kib)
-      << " after, " << format_kib(r.harness_rss_peak_kib) << " peak</p>";
+      << display_seconds(r.duration_s) << " &middot; harness RSS "
+      << display_kib(r.harness_rss_before_kib) << " before, "
+      << display_kib(r.harness_rss_after_kib) << " after, " << display_kib(r.harness_rss_peak_kib)
+      << " peak</p>";
   if (r.interrupted) {
     out << "<p><strong>The run was interrupted</strong>: only the scenarios below ran.</p>";
   }
@@ -179,17 +180,17 @@ void write_runs(const ScenarioResult& s, std::ostream& out) {
     if (run.warmup) params += " (warmup)";
     out << "<tr><td class=\"n\">" << i << "</td><td>" << esc(params) << "</td><td class=\"n\">"
         << m.succeeded << "/" << m.instances << "</td><td class=\"n\">"
-        << format_seconds(run.wall_s) << "</td><td class=\"n\">"
+        << display_seconds(run.wall_s) << "</td><td class=\"n\">"
         << (m.frames_total ? std::to_string(*m.frames_total) : "?") << "</td><td class=\"n\">"
         << opt_number(m.throughput_fps, 1) << " fps</td><td class=\"n\">"
         << (m.latency_s
-                ? format_seconds(m.latency_s->p50) + " / " + format_seconds(m.latency_s->p95) +
-                      " / " + format_seconds(m.latency_s->max)
+                ? display_seconds(m.latency_s->p50) + " / " + display_seconds(m.latency_s->p95) +
+                      " / " + display_seconds(m.latency_s->max)
                 : "?")
         << "</td><td class=\"n\">" << format_ms(m.ready_ms_p50) << "</td><td class=\"n\">"
-        << (m.sum_peak_rss_kib ? format_kib(*m.sum_peak_rss_kib) : "?") << "</td><td class=\"n\">"
-        << (m.sum_peak_pss_kib ? format_kib(*m.sum_peak_pss_kib) : "?") << "</td><td class=\"n\">"
-        << format_kib(m.mean_memory_added_kib) << "</td></tr>\n";
+        << (m.sum_peak_rss_kib ? display_kib(*m.sum_peak_rss_kib) : "?") << "</td><td class=\"n\">"
+        << (m.sum_peak_pss_kib ? display_kib(*m.sum_peak_pss_kib) : "?") << "</td><td class=\"n\">"
+        << display_kib(m.mean_memory_added_kib) << "</td></tr>\n";
   }
   out << "</tbody></table></div>\n";
 }
@@ -208,13 +209,13 @@ void write_instances(const ScenarioResult& s, std::ostream& out) {
       if (p.kill_latency_ms) kill += " " + format_ms(p.kill_latency_ms);
       out << "<tr><td class=\"n\">" << r << "</td><td class=\"n\">" << p.index
           << "</td><td class=\"n\">" << p.pid << "</td><td>" << esc(ended(p)) << "</td><td>"
-          << (p.timed_out ? "yes" : "no") << "</td><td class=\"n\">" << format_seconds(p.wall_s)
+          << (p.timed_out ? "yes" : "no") << "</td><td class=\"n\">" << display_seconds(p.wall_s)
           << "</td><td class=\"n\">" << format_ms(p.ready_ms) << "</td><td class=\"n\">"
-          << format_kib(p.memory.baseline_rss_kib) << "</td><td class=\"n\">"
-          << format_kib(p.memory.ready_rss_kib) << "</td><td class=\"n\">"
-          << format_kib(p.memory.peak_rss_kib) << "</td><td class=\"n\">"
-          << format_kib(p.memory.peak_pss_kib) << "</td><td class=\"n\">"
-          << format_kib(p.memory.peak_uss_kib) << "</td><td>" << esc(kill)
+          << display_kib(p.memory.baseline_rss_kib) << "</td><td class=\"n\">"
+          << display_kib(p.memory.ready_rss_kib) << "</td><td class=\"n\">"
+          << display_kib(p.memory.peak_rss_kib) << "</td><td class=\"n\">"
+          << display_kib(p.memory.peak_pss_kib) << "</td><td class=\"n\">"
+          << display_kib(p.memory.peak_uss_kib) << "</td><td>" << esc(kill)
           << "</td><td class=\"n\">" << p.leftover_processes << "</td></tr>\n";
     }
   }
@@ -301,7 +302,7 @@ void write_scenario(const RunReport& r, const ScenarioResult& s, std::size_t i, 
     for (const auto& l : s.labels) labels += (labels.empty() ? "" : ", ") + l;
     out << "labels: " << esc(labels) << " &middot; ";
   }
-  out << format_seconds(s.duration_s) << "</p>";
+  out << display_seconds(s.duration_s) << "</p>";
   out << "<p><strong>" << esc(key_result(s, r)) << "</strong></p>\n";
   write_failures(s, out);
   write_expectations(s, out);

@@ -21,11 +21,13 @@
 #include "harness/diagnostic.hpp"
 #include "harness/host_info.hpp"
 #include "harness/process.hpp"
+#include "harness/report_fields.hpp"
 #include "harness/report_writer.hpp"
 #include "harness/reporter.hpp"
 #include "harness/sampler.hpp"
 #include "harness/scenario.hpp"
 #include "harness/scenario_runner.hpp"
+#include "harness/units.hpp"
 
 namespace fs = std::filesystem;
 using namespace harness;
@@ -238,16 +240,6 @@ int cmd_list(const ListArgs& args) {
   return kExitPass;
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::runtime_error(path + ": not valid JSON: " + e.what());
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -316,8 +308,9 @@ int main(int argc, char** argv) {
     if (*list) return cmd_list(list_args);
     if (*plan_cmd) {
       PlanOptions options;
-      options.memory_budget_kib = parse_size_kib(budget);
-      if (!latency.empty()) options.latency_p95_max_s = parse_duration_s(latency);
+      options.memory_budget_kib = parse_size(budget) / 1024;
+      if (!latency.empty())
+        options.latency_p95_max_s = std::chrono::duration<double>(parse_duration(latency)).count();
       options.margin = parse_percent(margin);
       options.scenario = plan_scenario;
       const Plan p = plan(read_json_file(plan_report), options);

@@ -29,14 +29,14 @@ void write_header(const RunReport& r, std::ostream& out) {
   out << "| harness | " << markdown_cell(r.harness_version) << " |\n";
   std::string host = r.host.hostname.empty() ? "?" : r.host.hostname;
   if (!r.host.kernel.empty()) host += ", " + r.host.kernel;
-  host += fmt::format(", {} CPUs, {} RAM", r.host.cpus, format_kib(r.host.mem_total_kib));
+  host += fmt::format(", {} CPUs, {} RAM", r.host.cpus, display_kib(r.host.mem_total_kib));
   if (!r.host.cpu_model.empty()) host += ", " + r.host.cpu_model;
   out << "| host | " << markdown_cell(host) << " |\n";
   out << "| date | " << markdown_cell(r.started_at) << " |\n";
-  out << "| duration | " << format_seconds(r.duration_s) << (r.interrupted ? " (interrupted)" : "")
+  out << "| duration | " << display_seconds(r.duration_s) << (r.interrupted ? " (interrupted)" : "")
       << " |\n";
-  out << "| harness RSS | " << format_kib(r.harness_rss_before_kib) << " before, "
-      << format_kib(r.harness_rss_after_kib) << " after, " << format_kib(r.harness_rss_peak_kib)
+  out << "| harness RSS | " << display_kib(r.harness_rss_before_kib) << " before, "
+      << display_kib(r.harness_rss_after_kib) << " after, " << display_kib(r.harness_rss_peak_kib)
       << " peak |\n";
   out << fmt::format("| result | {} passed, {} failed, {} error{} |\n\n", passed, failed, errors,
                      errors == 1 ? "" : "s");
@@ -60,10 +60,10 @@ void write_series(const ScenarioResult& s, std::ostream& out) {
     out << "| " << markdown_cell(label) << " | "
         << (m.throughput_fps ? format_number(*m.throughput_fps, 1) + " fps" : "?") << " | "
         << (m.latency_s
-                ? format_seconds(m.latency_s->p50) + " / " + format_seconds(m.latency_s->p95)
+                ? display_seconds(m.latency_s->p50) + " / " + display_seconds(m.latency_s->p95)
                 : "?")
-        << " | " << (m.sum_peak_rss_kib ? format_kib(*m.sum_peak_rss_kib) : "?") << " | "
-        << format_kib(m.mean_memory_added_kib) << " | " << m.succeeded << "/" << m.instances
+        << " | " << (m.sum_peak_rss_kib ? display_kib(*m.sum_peak_rss_kib) : "?") << " | "
+        << display_kib(m.mean_memory_added_kib) << " | " << m.succeeded << "/" << m.instances
         << " |\n";
   }
   out << "\n";

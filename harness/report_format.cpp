@@ -6,12 +6,12 @@
 
 namespace harness {
 
-std::string format_kib(std::int64_t kib) {
+std::string display_kib(std::int64_t kib) {
   if (kib < 0) return "?";
-  return format_kib(std::optional<double>(static_cast<double>(kib)));
+  return display_kib(std::optional<double>(static_cast<double>(kib)));
 }
 
-std::string format_kib(std::optional<double> kib) {
+std::string display_kib(std::optional<double> kib) {
   if (!kib || !std::isfinite(*kib)) return "?";
   const double v = *kib;
   const double a = std::fabs(v);
@@ -20,7 +20,7 @@ std::string format_kib(std::optional<double> kib) {
   return fmt::format("{:.2f} GiB", v / (1024.0 * 1024));
 }
 
-std::string format_seconds(double s) {
+std::string display_seconds(double s) {
   if (!std::isfinite(s)) return "?";
   if (s < 1) return fmt::format("{:.0f} ms", s * 1000);
   if (s < 10) return fmt::format("{:.3f} s", s);

@@ -74,7 +74,7 @@ std::string describe_timeout(const ScenarioRun& run) {
   }
   std::string signal = worst->kill_signal;
   if (signal.empty() && worst->signal) signal = signal_name(*worst->signal);
-  std::string out = fmt::format("timed out after {}", format_seconds(worst->wall_s));
+  std::string out = fmt::format("timed out after {}", display_seconds(worst->wall_s));
   if (!signal.empty()) out += ", killed with " + signal;
   if (worst->kill_latency_ms) out += " in " + format_ms(worst->kill_latency_ms);
   out += leftover == 0 ? ", 0 left running"
@@ -86,7 +86,8 @@ std::string describe_timeout(const ScenarioRun& run) {
 }
 
 std::string describe_concurrency(const ScenarioRun& run, const RunMetrics& m) {
-  std::string out = fmt::format("{} concurrent, {} total", m.instances, format_seconds(run.wall_s));
+  std::string out =
+      fmt::format("{} concurrent, {} total", m.instances, display_seconds(run.wall_s));
   std::string fps;
   for (const auto& f : m.instance_fps) {
     if (!fps.empty()) fps += " / ";
@@ -94,7 +95,7 @@ std::string describe_concurrency(const ScenarioRun& run, const RunMetrics& m) {
   }
   if (m.mean_instance_fps) out += ", " + fps + " fps per worker";
   if (m.throughput_fps) out += ", " + format_number(*m.throughput_fps, 1) + " fps throughput";
-  if (m.latency_s) out += ", p95 wall " + format_seconds(m.latency_s->p95);
+  if (m.latency_s) out += ", p95 wall " + display_seconds(m.latency_s->p95);
   return out;
 }
 
@@ -102,27 +103,27 @@ std::string describe_memory(const ScenarioRun& run, const RunReport& report) {
   const MemoryStats& mem = run.instances.front().memory;
   std::string out;
   if (auto added = memory_added_kib(mem)) {
-    out = "model added " + format_kib(*added) + " RSS (";
+    out = "model added " + display_kib(*added) + " RSS (";
   } else {
     out = "memory (";
   }
-  out += fmt::format("baseline {} -> ready {} -> peak {}", format_kib(mem.baseline_rss_kib),
-                     format_kib(mem.ready_rss_kib), format_kib(mem.peak_rss_kib));
+  out += fmt::format("baseline {} -> ready {} -> peak {}", display_kib(mem.baseline_rss_kib),
+                     display_kib(mem.ready_rss_kib), display_kib(mem.peak_rss_kib));
   if (mem.peak_pss_kib >= 0 || mem.peak_uss_kib >= 0) {
-    out += fmt::format("; peak PSS {}, USS {}", format_kib(mem.peak_pss_kib),
-                       format_kib(mem.peak_uss_kib));
+    out += fmt::format("; peak PSS {}, USS {}", display_kib(mem.peak_pss_kib),
+                       display_kib(mem.peak_uss_kib));
   }
   out += ")";
   if (report.harness_rss_before_kib >= 0 || report.harness_rss_after_kib >= 0) {
-    out += fmt::format("; harness RSS {} -> {}", format_kib(report.harness_rss_before_kib),
-                       format_kib(report.harness_rss_after_kib));
+    out += fmt::format("; harness RSS {} -> {}", display_kib(report.harness_rss_before_kib),
+                       display_kib(report.harness_rss_after_kib));
   }
   return out;
 }
 
 std::string describe_success(const ScenarioRun& run) {
   const ProcessResult& p = run.instances.front();
-  std::string out = how_it_ended(p) + " in " + format_seconds(p.wall_s);
+  std::string out = how_it_ended(p) + " in " + display_seconds(p.wall_s);
   const Event* r = last_event(p, "result");
   if (!r) return out + ", no result event";
   std::vector<std::string> parts;
@@ -150,8 +151,8 @@ std::string describe_series(const std::vector<SeriesPoint>& series, const std::s
                        format_number(*last.throughput_fps, 1));
   }
   if (first.latency_s && last.latency_s) {
-    out += fmt::format(", p95 wall {} -> {}", format_seconds(first.latency_s->p95),
-                       format_seconds(last.latency_s->p95));
+    out += fmt::format(", p95 wall {} -> {}", display_seconds(first.latency_s->p95),
+                       display_seconds(last.latency_s->p95));
   }
   return out;
 }
