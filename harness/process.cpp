@@ -539,10 +539,15 @@ class Batch {
       return;
     }
     const bool alive = !in.root_reaped;
-    if (ev.type == "ready" && !in.res.ready_ms) {
+    auto& m = in.res.memory;
+    if (ev.type == "started" && alive && m.baseline_rss_kib < 0 && !in.res.ready_ms) {
+      // A worker says `started` once its runtime is up and before it loads the model: the
+      // baseline taken here makes "memory added by loading the model" exactly that.
+      m.baseline_rss_kib = take_sample(in, false).rss_kib;
+    } else if (ev.type == "ready" && !in.res.ready_ms) {
       in.res.ready_ms = ev.t_ms;
-      auto& m = in.res.memory;
-      if (!m.samples.empty()) m.baseline_rss_kib = m.samples.back().rss_kib;
+      if (m.baseline_rss_kib < 0 && !m.samples.empty())
+        m.baseline_rss_kib = m.samples.back().rss_kib;
       if (alive) {
         MemorySample s = take_sample(in, true);
         m.ready_rss_kib = s.rss_kib;

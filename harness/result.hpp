@@ -39,8 +39,10 @@ struct MemorySample {
 };
 
 struct MemoryStats {
-  std::int64_t baseline_rss_kib = -1;  // last sample before `ready` (or first sample)
-  std::int64_t ready_rss_kib = -1;     // sampled when `ready` arrived
+  // At the `started` event (before the model loads); without one, the last sample before
+  // `ready`; without that, the first sample.
+  std::int64_t baseline_rss_kib = -1;
+  std::int64_t ready_rss_kib = -1;  // sampled when `ready` arrived
   std::int64_t ready_pss_kib = -1;
   std::int64_t ready_uss_kib = -1;
   std::int64_t peak_rss_kib = -1;  // max over samples, and never below hwm/maxrss of the root
