@@ -309,7 +309,9 @@ int mode_grow(const Options& o) {
   emit(R"({"event":"progress","mib":)" + std::to_string(o.mib) + "}");
   sleep_ms(o.hold_ms);
   emit(R"({"event":"result","status":"success","mib":)" + std::to_string(o.mib) + "}");
-  // Reported after the result so the harness's last PSS/USS sample still sees the memory.
+  // Held a while after the result: the harness reads PSS/USS when it sees the result line,
+  // and freeing at once would race with that read.
+  sleep_ms(std::max<long long>(o.hold_ms, 200));
   for (char* b : blocks) std::free(b);
   return 0;
 }
