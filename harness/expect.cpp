@@ -23,8 +23,8 @@ using std::chrono::milliseconds;
 
 // libstdc++'s regex matcher recurses per character; bounded windows keep its stack bounded
 // whatever a worker printed on one line.
-constexpr std::size_t kWindow = 4096;
-constexpr std::size_t kOverlap = 256;
+constexpr std::size_t kWindow = 1024;
+constexpr std::size_t kOverlap = 128;
 constexpr std::size_t kMaxPatternLength = 1000;
 constexpr std::uintmax_t kMaxOutputFileBytes = 64u << 20;
 

@@ -8,7 +8,9 @@
 //
 // Regexes are ECMAScript, searched line by line over the captured tail of a stream (like grep:
 // '^' and '$' anchor lines; a pattern cannot span lines). A stream longer than the tail is only
-// searched in its tail, so *_not_matches is a statement about the tail.
+// searched in its tail, so *_not_matches is a statement about the tail. Lines longer than 1 KiB are
+// searched in 1 KiB windows overlapping by 128 bytes (libstdc++ regex recurses per character and
+// is quadratic in the subject), so there a match longer than 128 bytes may be missed.
 
 #include <yaml-cpp/yaml.h>
 
