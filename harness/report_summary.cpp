@@ -196,11 +196,10 @@ std::vector<SeriesPoint> matrix_series(const ScenarioResult& s, std::string* var
   return out;
 }
 
-std::string key_result(const ScenarioResult& s, const RunReport& report) {
-  if (s.status == "error") return "could not run: " + (s.error.empty() ? "unknown error" : s.error);
-  std::string varied;
-  const auto series = matrix_series(s, &varied);
-  if (series.size() > 1) return describe_series(series, varied);
+namespace {
+
+// The key result of the run that speaks for a scenario without a matrix series.
+std::string describe_run(const ScenarioResult& s, const RunReport& report) {
   const ScenarioRun* run = representative_run(s);
   if (!run || run->instances.empty()) return "no instance ran";
   const RunMetrics m = compute_metrics(*run);
@@ -216,6 +215,32 @@ std::string key_result(const ScenarioResult& s, const RunReport& report) {
   if (m.instances > 1) return describe_concurrency(*run, m);
   if (mentions_memory(s.expect)) return describe_memory(*run, report);
   return describe_success(*run);
+}
+
+// A repeated scenario is described by its first judged run; say so and give the wall time of all
+// of them, or `repeat: 20` would read as one run next to a scenario doing the same work in one
+// process.
+std::string with_repeats(const std::string& described, const ScenarioResult& s) {
+  int judged = 0;
+  double wall_s = 0;
+  for (const ScenarioRun& r : s.runs) {
+    if (r.warmup) continue;
+    ++judged;
+    wall_s += r.wall_s;
+  }
+  if (judged < 2) return described;
+  return described +
+         fmt::format(" (run 1 of {}; all {} runs: {})", judged, judged, display_seconds(wall_s));
+}
+
+}  // namespace
+
+std::string key_result(const ScenarioResult& s, const RunReport& report) {
+  if (s.status == "error") return "could not run: " + (s.error.empty() ? "unknown error" : s.error);
+  std::string varied;
+  const auto series = matrix_series(s, &varied);
+  if (series.size() > 1) return describe_series(series, varied);
+  return with_repeats(describe_run(s, report), s);
 }
 
 }  // namespace harness

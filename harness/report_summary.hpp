@@ -6,7 +6,7 @@
 // could not run (error) > matrix series > a timeout > a failing worker (exit code, signal, error
 // event captured) > N concurrent workers > memory expectations (memory added by the model) >
 // a plain success (the parsed result). The first judged (non-warmup) run speaks for the
-// scenario.
+// scenario; a repeated scenario also says how many runs there were and their total wall time.
 
 #include <optional>
 #include <string>
