@@ -63,7 +63,10 @@ Variables default_vars(const std::vector<std::string>& overrides) {
 // Loads every scenario under `paths`; prints every problem of every file and returns nullopt
 // when any file is bad, so nothing runs on half-valid input.
 std::optional<std::vector<Scenario>> load_all(const std::vector<std::string>& paths,
+                                              const std::vector<std::string>& var_overrides,
                                               bool allow_empty = false) {
+  LoadOptions options;  // --var NAME=VALUE makes ${NAME} known to the loader
+  for (const auto& v : var_overrides) options.extra_variables.push_back(v.substr(0, v.find('=')));
   std::vector<Scenario> scenarios;
   bool ok = true;
   std::vector<std::string> files;
@@ -80,7 +83,7 @@ std::optional<std::vector<Scenario>> load_all(const std::vector<std::string>& pa
   std::set<std::string> names;
   for (const auto& file : files) {
     try {
-      Scenario scenario = load_scenario(file);
+      Scenario scenario = load_scenario(file, options);
       if (!names.insert(scenario.name).second) {
         std::fprintf(stderr,
                      "%s: error: scenario name '%s' is used by another file; names must "
@@ -123,7 +126,7 @@ struct RunArgs {
 };
 
 int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
-  auto loaded = load_all(args.paths);
+  auto loaded = load_all(args.paths, args.vars);
   if (!loaded) return kExitBadInput;
   std::vector<Scenario> scenarios;
   for (auto& s : *loaded) {
@@ -196,8 +199,8 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
   return failed > 0 ? kExitFail : kExitPass;
 }
 
-int cmd_validate(const std::vector<std::string>& paths) {
-  auto loaded = load_all(paths);
+int cmd_validate(const std::vector<std::string>& paths, const std::vector<std::string>& vars) {
+  auto loaded = load_all(paths, vars);
   if (!loaded) return kExitBadInput;
   for (const auto& s : *loaded) std::printf("ok: %s (%s)\n", s.file.c_str(), s.name.c_str());
   return kExitPass;
@@ -213,7 +216,7 @@ struct ListArgs {
 
 int cmd_list(const ListArgs& args) {
   // A folder without scenarios registers no tests; it is not an error for a build step.
-  auto loaded = load_all(args.paths, !args.ctest_file.empty());
+  auto loaded = load_all(args.paths, args.vars, !args.ctest_file.empty());
   if (!loaded) return kExitBadInput;
   if (args.ctest_file.empty()) {
     for (const auto& s : *loaded) {
@@ -263,9 +266,10 @@ int main(int argc, char** argv) {
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the final line");
   run->add_flag("-v,--verbose", run_args.verbose, "Print events and exits of every worker");
 
-  std::vector<std::string> validate_paths;
+  std::vector<std::string> validate_paths, validate_vars;
   auto* validate = app.add_subcommand("validate", "Check scenario files without running them");
   validate->add_option("paths", validate_paths, "Scenario files or folders")->required();
+  validate->add_option("--var", validate_vars, "NAME=VALUE for ${NAME} (repeatable)");
 
   ListArgs list_args;
   auto* list = app.add_subcommand("list", "List scenarios (name, labels, file)");
@@ -306,7 +310,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*run) return cmd_run(run_args, command);
-    if (*validate) return cmd_validate(validate_paths);
+    if (*validate) return cmd_validate(validate_paths, validate_vars);
     if (*list) return cmd_list(list_args);
     if (*plan_cmd) {
       PlanOptions options;

@@ -340,6 +340,7 @@ class Loader {
   void check_variables(const Scenario& s) {
     std::vector<std::string> known = builtin_variables();
     for (const auto& axis : s.matrix) known.push_back(axis.key);
+    for (const auto& name : options_.extra_variables) known.push_back(name);
     for (const auto& t : templated_) {
       try {
         for (const auto& ref : variable_refs(t.text)) {

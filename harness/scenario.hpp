@@ -76,6 +76,7 @@ struct LoadOptions {
   std::size_t max_nodes = 100000;            // values walked generically (alias bombs)
   int max_depth = 32;
   std::size_t max_matrix_points = 1000;
+  std::vector<std::string> extra_variables;  // names the caller defines (harness --var NAME=...)
 };
 
 Scenario load_scenario(const std::string& path, const LoadOptions& options = {});
