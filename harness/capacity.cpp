@@ -48,8 +48,14 @@ CapacityPoint make_point(int workers, const std::vector<const RunFields*>& runs)
   p.latency_p99_s = mean_of(runs, &RunFields::latency_p99_s);
   p.ready_p50_ms = mean_of(runs, &RunFields::ready_p50_ms);
   p.sum_rss_kib = mean_of(runs, &RunFields::sum_peak_rss_kib);
-  p.sum_pss_kib = mean_of(runs, &RunFields::sum_peak_pss_kib);
-  p.uss_per_worker_kib = mean_of(runs, &RunFields::mean_peak_uss_kib);
+  p.sum_peak_pss_kib = mean_of(runs, &RunFields::sum_peak_pss_kib);
+  p.sum_pss_kib = mean_of(runs, &RunFields::concurrent_pss_kib);
+  p.uss_per_worker_kib = mean_of(runs, &RunFields::concurrent_uss_per_worker_kib);
+  p.concurrent = p.sum_pss_kib && p.uss_per_worker_kib;
+  if (!p.concurrent) {
+    p.sum_pss_kib = p.sum_peak_pss_kib;
+    p.uss_per_worker_kib = mean_of(runs, &RunFields::mean_peak_uss_kib);
+  }
   return p;
 }
 
@@ -119,6 +125,14 @@ void fit_memory_model(CapacitySeries& s) {
         fmt::format("memory model misses the measured total by up to {:.1f} % "
                     "(target 5 %): keep a larger margin",
                     max_err));
+  for (const auto& p : s.points)
+    if (p.sum_pss_kib && !p.concurrent) {
+      s.notes.push_back(
+          "no PSS samples while all workers were alive (report without memory timelines): "
+          "totals and USS are per-worker peaks summed, which overstate a survivor's shared "
+          "pages; re-run the sweep with this harness version");
+      break;
+    }
   s.model = m;
 }
 
@@ -137,6 +151,8 @@ json point_to_json(const CapacityPoint& p) {
           {"ready_p50_ms", opt(p.ready_p50_ms)},
           {"sum_rss_kib", opt(p.sum_rss_kib)},
           {"sum_pss_kib", opt(p.sum_pss_kib)},
+          {"sum_pss_from", p.concurrent ? "concurrent samples" : "sum of per-worker peaks"},
+          {"sum_peak_pss_kib", opt(p.sum_peak_pss_kib)},
           {"uss_per_worker_kib", opt(p.uss_per_worker_kib)},
           {"predicted_kib", opt(p.predicted_kib)},
           {"prediction_error_pct", opt(p.prediction_error_pct)},
@@ -153,10 +169,14 @@ json series_to_json(const CapacitySeries& s) {
              {"total_from_n", s.model->total_from_n},
              {"private_from_n", s.model->private_from_n},
              {"formula", "total(N) = shared + N * private"}};
+  json knee = s.knee ? json(*s.knee) : json(nullptr);
   return {{"scenario", s.scenario},
           {"config", s.config},
           {"label", s.label},
           {"model", model},
+          {"knee", knee},
+          {"knee_found", s.knee_found},
+          {"knee_gain", PlanOptions{}.knee_gain},
           {"max_abs_error_pct", opt(s.max_abs_error_pct)},
           {"points", points},
           {"notes", s.notes}};
@@ -192,6 +212,25 @@ std::pair<double, std::string> number_and_unit(std::string_view text, std::strin
 
 }  // namespace
 
+std::optional<int> find_knee(const CapacitySeries& s, double gain, bool* found) {
+  *found = false;
+  if (s.points.empty()) return std::nullopt;
+  for (const auto& p : s.points)
+    if (!p.throughput_fps) return std::nullopt;
+  for (std::size_t i = 0; i + 1 < s.points.size(); ++i) {
+    const auto& a = s.points[i];
+    const auto& b = s.points[i + 1];
+    const double g = *a.throughput_fps > 0
+                         ? (*b.throughput_fps / *a.throughput_fps - 1.0) / (b.workers - a.workers)
+                         : 1.0;
+    if (g < gain) {
+      *found = true;
+      return a.workers;
+    }
+  }
+  return s.points.back().workers;
+}
+
 std::vector<CapacitySeries> extract_sweeps(const json& report) {
   const ReportFields fields = read_report_fields(report);
   std::vector<CapacitySeries> out;
@@ -219,6 +258,7 @@ std::vector<CapacitySeries> extract_sweeps(const json& report) {
       s.label = group.first.empty() ? sc.name : sc.name + " " + label;
       for (auto& [workers, runs] : group.second) s.points.push_back(make_point(workers, runs));
       fit_memory_model(s);
+      s.knee = find_knee(s, PlanOptions{}.knee_gain, &s.knee_found);
       out.push_back(std::move(s));
     }
   }
@@ -233,6 +273,16 @@ json capacity_series(const json& report) {
   json out = json::array();
   for (const auto& s : extract_sweeps(report)) out.push_back(series_to_json(s));
   return out;
+}
+
+json scenario_capacity(const json& scenario) {
+  if (!scenario.is_object()) return nullptr;
+  auto m = scenario.find("matrix");
+  if (m == scenario.end() || !m->is_object()) return nullptr;
+  auto n = m->find("instances");
+  if (n == m->end() || !n->is_array() || n->size() < 2) return nullptr;
+  const json report = {{"schema", 1}, {"scenarios", json::array({scenario})}};
+  return {{"series", capacity_series(report)}};
 }
 
 Plan plan(const json& report, const PlanOptions& options) {
@@ -264,26 +314,16 @@ Plan plan(const json& report, const PlanOptions& options) {
     }
 
     // Throughput knee.
-    for (const auto& p : s.points)
-      if (!p.throughput_fps)
-        throw std::runtime_error(fmt::format(
-            "sweep {}: N={} has no throughput_fps; the report's runs need metrics.throughput_fps "
-            "(re-run the sweep with this harness version)",
-            s.label, p.workers));
-    sp.knee = s.points.back().workers;
-    for (std::size_t i = 0; i + 1 < s.points.size(); ++i) {
-      const auto& a = s.points[i];
-      const auto& b = s.points[i + 1];
-      const double gain = *a.throughput_fps > 0 ? (*b.throughput_fps / *a.throughput_fps - 1.0) /
-                                                      (b.workers - a.workers)
-                                                : 1.0;
-      if (gain < options.knee_gain) {
-        sp.knee = a.workers;
-        sp.knee_found = true;
-        break;
-      }
-    }
-    if (!sp.knee_found)
+    // Workers that report no frames (no result.frames_processed) have no throughput: memory
+    // and latency still plan them, the knee is unknown.
+    const auto knee = find_knee(s, options.knee_gain, &sp.knee_found);
+    sp.knee_known = knee.has_value();
+    sp.knee = knee.value_or(0);
+    if (!knee)
+      sp.notes.push_back(
+          "no throughput at some N (the worker reports no frames_processed): knee unknown, "
+          "recommended from memory and latency only");
+    else if (!sp.knee_found)
       sp.notes.push_back(
           fmt::format("throughput still rises at N={}, the largest measured: "
                       "extend the sweep's instances to find the knee",
@@ -316,7 +356,7 @@ Plan plan(const json& report, const PlanOptions& options) {
       sp.recommended = *sp.latency_fit;
       sp.limiting = "latency";
     }
-    if (sp.knee < sp.recommended) {
+    if (sp.knee_known && sp.knee < sp.recommended) {
       sp.recommended = sp.knee;
       sp.limiting = sp.knee_found ? "cpu" : "sweep";
     }
@@ -369,7 +409,11 @@ std::string format_plan_table(const Plan& plan) {
         sp.memory_fit == INT_MAX ? "unbounded" : std::to_string(sp.memory_fit);
     out += fmt::format("memory fit: {} workers (usable {:.1f} MiB)\n", mem_fit,
                        sp.usable_kib / 1024.0);
-    out += fmt::format("throughput knee: N={}{}\n", sp.knee, sp.knee_found ? "" : " (not reached)");
+    if (sp.knee_known)
+      out +=
+          fmt::format("throughput knee: N={}{}\n", sp.knee, sp.knee_found ? "" : " (not reached)");
+    else
+      out += "throughput knee: unknown (no throughput)\n";
     if (sp.latency_fit) out += fmt::format("latency fit: {} workers\n", *sp.latency_fit);
     out += fmt::format("recommended: {} workers, limited by {}", sp.recommended, sp.limiting);
     if (sp.predicted_kib_at_recommended)
@@ -390,7 +434,7 @@ json plan_to_json(const Plan& plan) {
     json j = series_to_json(sp.series);
     j["usable_kib"] = sp.usable_kib;
     j["memory_fit"] = sp.memory_fit == INT_MAX ? json(nullptr) : json(sp.memory_fit);
-    j["knee"] = sp.knee;
+    j["knee"] = sp.knee_known ? json(sp.knee) : json(nullptr);
     j["knee_found"] = sp.knee_found;
     j["latency_fit"] = sp.latency_fit ? json(*sp.latency_fit) : json(nullptr);
     j["recommended"] = sp.recommended;

@@ -10,7 +10,9 @@
 // siblings map too (OpenCV's libraries, the mmapped model file), so N x RSS overstates N workers.
 // USS counts only pages mapped by this process alone; PSS charges each page 1/k to each of the k
 // processes that map it, so the PSS of a group of processes sums to the physical memory they
-// occupy. Hence the measured total of N workers is T(N) = sum of their PSS.
+// occupy. Hence the measured total of N workers is T(N) = sum of their PSS at one moment: the
+// peak of that sum over the samples taken while all N were alive (report_fields.hpp says why
+// not the sum of per-worker peaks; reports without samples fall back to it, with a note).
 //
 //   private P = per-worker peak USS measured with siblings running (the smallest N >= 2).
 //     Not USS at N = 1: a lone worker is the only mapper of the library and model pages, so its
@@ -58,6 +60,10 @@ struct CapacityPoint {
   std::optional<double> sum_rss_kib;
   std::optional<double> sum_pss_kib;  // measured total T(N)
   std::optional<double> uss_per_worker_kib;
+  // true: T(N) and USS come from samples while all N workers were alive (report_fields.hpp);
+  // false: from per-worker peaks, which mix moments and overstate both.
+  bool concurrent = false;
+  std::optional<double> sum_peak_pss_kib;  // the per-worker peaks summed, for comparison
   // Filled by the memory model:
   std::optional<double> predicted_kib;         // M(N)
   std::optional<double> prediction_error_pct;  // (M - T) / T x 100
@@ -79,12 +85,22 @@ struct CapacitySeries {
   std::vector<CapacityPoint> points;                 // ascending workers
   std::optional<MemoryModel> model;                  // empty when no memory was measured
   std::optional<double> max_abs_error_pct;           // over points other than N0
-  std::vector<std::string> notes;                    // caveats of the model for this series
+  std::optional<int> knee;  // at the default knee gain (PlanOptions), when every point has fps
+  bool knee_found = false;  // false: throughput still rose at the largest N
+  std::vector<std::string> notes;  // caveats of the model for this series
 };
 
 // All concurrency sweeps in the report, with the memory model fitted and checked. Throws when
 // the report has none.
 std::vector<CapacitySeries> extract_sweeps(const nlohmann::json& report);
+
+// The knee (see the top of this file) at `gain`; `found` false when throughput still rose at the
+// largest N, which is then returned. Unknown when some point has no throughput.
+std::optional<int> find_knee(const CapacitySeries& s, double gain, bool* found);
+
+// A scenario of report.json as {"series": capacity series (below)}, or null when it is not a
+// concurrency sweep. For report.json itself, written while the run goes on.
+nlohmann::json scenario_capacity(const nlohmann::json& scenario);
 
 // The same as JSON (one object per series with its points, model and errors), for report.json
 // and the HTML charts.
@@ -104,6 +120,7 @@ struct SeriesPlan {
   int memory_fit = 0;
   int knee = 0;
   bool knee_found = false;
+  bool knee_known = false;  // false: some point has no throughput
   std::optional<int> latency_fit;
   int recommended = 0;
   std::string limiting;  // "memory" | "latency" | "cpu" | "sweep"

@@ -140,7 +140,86 @@ void write_failures(const ScenarioResult& s, std::ostream& out) {
   out << "</ul>\n";
 }
 
+std::string cell_mib(const nlohmann::json& kib) {
+  return kib.is_number() ? format_number(kib.get<double>() / 1024.0, 1) + " MiB" : "?";
+}
+std::string cell_pct(const nlohmann::json& v) {
+  return v.is_number() ? fmt::format("{:+.1f} %", v.get<double>()) : "&ndash;";
+}
+std::optional<double> num_at(const nlohmann::json& obj, const char* key) {
+  if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number()) return std::nullopt;
+  return obj[key].get<double>();
+}
+
+// A concurrency sweep: throughput and latency against N (repeats averaged) with the knee
+// marked, and the memory model's prediction checked at each N beside the naive RSS sum.
+// Returns false when the scenario is not a sweep the model could read.
+bool write_capacity(const ScenarioResult& s, std::ostream& out) {
+  const nlohmann::json j = to_json(s);
+  if (!j.contains("capacity") || !j["capacity"].contains("series")) return false;
+  for (const nlohmann::json& cs : j["capacity"]["series"]) {
+    ChartSeries throughput{"throughput (fps)", kRss, {}, true, true, false};
+    ChartSeries p50{"p50 wall", kRss, {}, true, true, false};
+    ChartSeries p95{"p95 wall", kPss, {}, true, true, true};
+    for (const nlohmann::json& p : cs["points"]) {
+      const double n = p["workers"].get<double>();
+      if (auto f = num_at(p, "throughput_fps")) throughput.points.emplace_back(n, *f);
+      if (auto v = num_at(p["latency_s"], "p50")) p50.points.emplace_back(n, *v);
+      if (auto v = num_at(p["latency_s"], "p95")) p95.points.emplace_back(n, *v);
+    }
+    std::vector<ChartMarker> knee;
+    if (cs["knee"].is_number()) {
+      knee.push_back({cs["knee"].get<double>(),
+                      cs["knee_found"].get<bool>() ? "knee" : "knee not reached", kReady});
+    }
+    const std::string label = cs.value("label", s.name);
+    out << "<h3>Capacity: " << esc(label) << "</h3><div class=\"charts\">";
+    out << render_svg(Chart{"Throughput against instances",
+                            "instances (workers at once)",
+                            "frames/s",
+                            {throughput},
+                            knee});
+    out << render_svg(Chart{"Wall time per instance against instances",
+                            "instances (workers at once)",
+                            "seconds",
+                            {p50, p95},
+                            knee});
+    out << "</div>\n";
+    out << "<div class=\"tw\"><table><thead><tr><th>N</th><th>runs</th><th>throughput</th>"
+           "<th>p95 wall</th><th>measured total (PSS)</th><th>predicted</th><th>error</th>"
+           "<th>RSS sum</th><th>RSS-sum error</th></tr></thead><tbody>\n";
+    for (const nlohmann::json& p : cs["points"]) {
+      const auto fps = num_at(p, "throughput_fps");
+      const auto lat = num_at(p["latency_s"], "p95");
+      out << "<tr><td class=\"n\">" << p["workers"].get<int>() << "</td><td class=\"n\">"
+          << p.value("repeats", 0) << "</td><td class=\"n\">"
+          << (fps ? format_number(*fps, 2) + " fps" : "?") << "</td><td class=\"n\">"
+          << (lat ? display_seconds(*lat) : "?") << "</td><td class=\"n\">"
+          << cell_mib(p["sum_pss_kib"]) << "</td><td class=\"n\">" << cell_mib(p["predicted_kib"])
+          << "</td><td class=\"n\">" << cell_pct(p["prediction_error_pct"])
+          << "</td><td class=\"n\">" << cell_mib(p["sum_rss_kib"]) << "</td><td class=\"n\">"
+          << cell_pct(p["rss_sum_error_pct"]) << "</td></tr>\n";
+    }
+    out << "</tbody></table></div>\n";
+    if (const nlohmann::json& m = cs["model"]; m.is_object()) {
+      out << "<p class=\"note\">Memory model: total(N) = "
+          << format_number(m["shared_kib"].get<double>() / 1024.0, 1) << " MiB shared + N &times; "
+          << format_number(m["private_kib"].get<double>() / 1024.0, 1)
+          << " MiB private (total at N=" << m["total_from_n"].get<int>()
+          << ", USS at N=" << m["private_from_n"].get<int>() << "); target |error| &le; 5 %";
+      if (auto e = num_at(cs, "max_abs_error_pct"))
+        out << ", worst " << format_number(*e, 1) << " %";
+      out << ". Knee: the smallest N after which one more worker adds less than "
+          << format_number(cs.value("knee_gain", 0.1) * 100, 0) << " % throughput.</p>\n";
+    }
+    for (const nlohmann::json& n : cs["notes"])
+      out << "<p class=\"note\">" << esc(n.get<std::string>()) << "</p>\n";
+  }
+  return true;
+}
+
 void write_series(const ScenarioResult& s, std::ostream& out) {
+  if (write_capacity(s, out)) return;
   std::string varied;
   const auto series = matrix_series(s, &varied);
   if (series.size() < 2) return;

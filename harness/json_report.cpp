@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/capacity.hpp"
 #include "harness/escape.hpp"
 #include "harness/reporter.hpp"
 
@@ -138,6 +139,15 @@ json instance(const ProcessResult& p, std::size_t run_index, const ScenarioRun& 
   };
 }
 
+// Never throws: a sweep whose runs lack what the model needs gets an error string instead.
+json capacity_of(const json& scenario) {
+  try {
+    return scenario_capacity(scenario);
+  } catch (const std::exception& e) {
+    return {{"error", text(e.what())}};
+  }
+}
+
 json scenario(const ScenarioResult& s) {
   json runs = json::array();
   json instances = json::array();
@@ -151,18 +161,21 @@ json scenario(const ScenarioResult& s) {
                     {"metrics", to_json(compute_metrics(run))}});
     for (const ProcessResult& p : run.instances) instances.push_back(instance(p, r, run));
   }
-  return {{"name", text(s.name)},
-          {"file", text(s.file)},
-          {"description", text(s.description)},
-          {"labels", strings(s.labels)},
-          {"status", text(s.status)},
-          {"error", s.error.empty() ? json(nullptr) : text(s.error)},
-          {"failures", strings(s.failures)},
-          {"duration_s", number(s.duration_s)},
-          {"matrix", sanitized(s.matrix)},
-          {"expect", sanitized(s.expect)},
-          {"runs", std::move(runs)},
-          {"instances", std::move(instances)}};
+  json out = {{"name", text(s.name)},
+              {"file", text(s.file)},
+              {"description", text(s.description)},
+              {"labels", strings(s.labels)},
+              {"status", text(s.status)},
+              {"error", s.error.empty() ? json(nullptr) : text(s.error)},
+              {"failures", strings(s.failures)},
+              {"duration_s", number(s.duration_s)},
+              {"matrix", sanitized(s.matrix)},
+              {"expect", sanitized(s.expect)},
+              {"runs", std::move(runs)},
+              {"instances", std::move(instances)}};
+  // The memory model and knee of a concurrency sweep, beside the runs it is computed from.
+  if (json c = capacity_of(out); !c.is_null()) out["capacity"] = std::move(c);
+  return out;
 }
 
 class JsonReporter final : public Reporter {
@@ -174,6 +187,10 @@ class JsonReporter final : public Reporter {
 };
 
 }  // namespace
+
+json to_json(const ScenarioResult& s) {
+  return scenario(s);
+}
 
 std::vector<std::size_t> downsample_indices(const std::vector<MemorySample>& samples,
                                             std::size_t max_points) {
@@ -244,7 +261,7 @@ json to_json(const RunReport& report) {
       ++failed;
     else
       ++errors;  // "error", and anything unexpected is not a pass either
-    scenarios.push_back(scenario(s));
+    scenarios.push_back(to_json(s));
   }
   return {{"schema", kReportSchema},
           {"harness",

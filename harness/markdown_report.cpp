@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "harness/escape.hpp"
+#include "harness/json_report.hpp"
 #include "harness/metrics.hpp"
 #include "harness/report_format.hpp"
 #include "harness/report_summary.hpp"
@@ -69,6 +70,39 @@ void write_series(const ScenarioResult& s, std::ostream& out) {
   out << "\n";
 }
 
+// The memory model against the measured total at each N of a concurrency sweep.
+void write_capacity(const ScenarioResult& s, std::ostream& out) {
+  const nlohmann::json j = to_json(s);
+  if (!j.contains("capacity") || !j["capacity"].contains("series")) return;
+  auto mib = [](const nlohmann::json& kib) {
+    return kib.is_number() ? format_number(kib.get<double>() / 1024.0, 1) + " MiB" : "?";
+  };
+  auto pct = [](const nlohmann::json& v) {
+    return v.is_number() ? fmt::format("{:+.1f} %", v.get<double>()) : "-";
+  };
+  for (const nlohmann::json& cs : j["capacity"]["series"]) {
+    out << "### " << markdown_cell(cs.value("label", s.name))
+        << ": memory, predicted vs measured\n\n";
+    out << "| N | measured (PSS sum) | predicted | error | RSS sum | RSS-sum error |\n";
+    out << "|---:|---:|---:|---:|---:|---:|\n";
+    for (const nlohmann::json& p : cs["points"]) {
+      out << "| " << p["workers"].get<int>() << " | " << mib(p["sum_pss_kib"]) << " | "
+          << mib(p["predicted_kib"]) << " | " << pct(p["prediction_error_pct"]) << " | "
+          << mib(p["sum_rss_kib"]) << " | " << pct(p["rss_sum_error_pct"]) << " |\n";
+    }
+    out << "\n";
+    if (const nlohmann::json& m = cs["model"]; m.is_object()) {
+      out << "Model: total(N) = " << format_number(m["shared_kib"].get<double>() / 1024.0, 1)
+          << " MiB shared + N x " << format_number(m["private_kib"].get<double>() / 1024.0, 1)
+          << " MiB private; target |error| <= 5 %.";
+      if (cs["knee"].is_number())
+        out << " Throughput knee: N=" << cs["knee"].get<int>()
+            << (cs.value("knee_found", false) ? "" : " (not reached)") << ".";
+      out << "\n\n";
+    }
+  }
+}
+
 class MarkdownReporter final : public Reporter {
  public:
   std::string filename() const override { return "report.md"; }
@@ -82,7 +116,10 @@ class MarkdownReporter final : public Reporter {
     }
     if (r.scenarios.empty()) out << "| (none) | | |\n";
     out << "\n";
-    for (const ScenarioResult& s : r.scenarios) write_series(s, out);
+    for (const ScenarioResult& s : r.scenarios) {
+      write_series(s, out);
+      write_capacity(s, out);
+    }
 
     bool any = false;
     for (const ScenarioResult& s : r.scenarios) {

@@ -1,5 +1,6 @@
 #include "harness/report_fields.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -51,6 +52,75 @@ int count_instances(const json& instances, int run_index) {
   return count;
 }
 
+// Peak concurrent PSS and mean per-worker peak USS of run `run_index`, from samples taken while
+// all its instances were alive; both unknown unless every instance has a PSS sample there.
+struct Concurrent {
+  std::optional<double> pss_kib, uss_per_worker_kib;
+};
+Concurrent concurrent_memory(const json& instances, int run_index) {
+  struct Sample {
+    double t, pss, uss;
+  };
+  std::vector<std::vector<Sample>> per;
+  std::vector<std::pair<double, double>> spans;  // absolute [spawn, exit] in ms
+  if (!instances.is_array()) return {};
+  for (const json& inst : instances) {
+    if (!inst.is_object() || inst.value("run", -1) != run_index) continue;
+    auto offset = number_at(inst, "spawn_offset_ms");
+    auto wall = number_at(inst, "wall_s");
+    const json& samples = object_at(inst, "memory").value("samples", json::array());
+    if (!offset || !wall || !samples.is_array()) return {};
+    spans.emplace_back(*offset, *offset + *wall * 1000.0);
+    per.emplace_back();
+    for (const json& s : samples) {
+      if (!s.is_array() || s.size() < 4 || !s[0].is_number() || !s[2].is_number()) continue;
+      per.back().push_back({*offset + s[0].get<double>(), s[2].get<double>(),
+                            s[3].is_number() ? s[3].get<double>() : -1.0});
+    }
+  }
+  if (per.empty()) return {};
+  double from = spans[0].first, to = spans[0].second;
+  for (const auto& [a, b] : spans) {
+    from = std::max(from, a);
+    to = std::min(to, b);
+  }
+  // Keep the window's samples; times are ascending within one instance.
+  double uss_sum = 0;
+  bool uss_known = true;
+  std::vector<double> times;
+  for (auto& v : per) {
+    std::erase_if(v, [&](const Sample& s) { return s.t < from || s.t > to; });
+    if (v.empty()) return {};
+    double peak_uss = -1;
+    for (const Sample& s : v) {
+      peak_uss = std::max(peak_uss, s.uss);
+      times.push_back(s.t);
+    }
+    uss_known = uss_known && peak_uss >= 0;
+    uss_sum += peak_uss;
+  }
+  std::sort(times.begin(), times.end());
+  double peak = -1;
+  std::vector<std::size_t> next(per.size(), 0);
+  for (double t : times) {
+    double sum = 0;
+    bool all = true;
+    for (std::size_t i = 0; i < per.size(); ++i) {
+      while (next[i] < per[i].size() && per[i][next[i]].t <= t) ++next[i];
+      if (next[i] == 0) {
+        all = false;  // no sample of this worker yet: the sum would leave it out
+        break;
+      }
+      sum += per[i][next[i] - 1].pss;
+    }
+    if (all) peak = std::max(peak, sum);
+  }
+  Concurrent c;
+  if (peak >= 0) c.pss_kib = peak;
+  if (uss_known) c.uss_per_worker_kib = uss_sum / static_cast<double>(per.size());
+  return c;
+}
+
 RunFields read_run(const json& run, int index, const json& instances, std::string_view where) {
   if (!run.is_object())
     throw std::runtime_error(std::string(where) + ": run " + std::to_string(index) +
@@ -92,6 +162,9 @@ RunFields read_run(const json& run, int index, const json& instances, std::strin
     r.sum_peak_pss_kib = from_instances(instances, index, "peak_pss_kib", false);
   if (!r.mean_peak_uss_kib)
     r.mean_peak_uss_kib = from_instances(instances, index, "peak_uss_kib", true);
+  const Concurrent c = concurrent_memory(instances, index);
+  r.concurrent_pss_kib = c.pss_kib;
+  r.concurrent_uss_per_worker_kib = c.uss_per_worker_kib;
   return r;
 }
 

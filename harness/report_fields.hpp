@@ -8,6 +8,13 @@
 // `metrics.memory`, with `mean_added_kib` for memory added); where a memory sum is missing there it
 // is rebuilt from the run's instances (scenarios[].instances[] with `run` = index of the run),
 // and only if every instance of the run knows its value.
+//
+// Why the concurrent figures: a sum of per-worker peaks mixes moments. Workers of one run end at
+// different times, and once its siblings are gone the survivor is the only mapper of the library
+// pages they shared, so its PSS and USS jump by that shared part (measured: +50 MiB of OpenCV
+// per yolo_worker). The concurrent figures look only at samples taken while all workers of the
+// run were alive (spawn_offset_ms + t_ms, up to the first exit) and sum PSS at the same instant,
+// holding each worker's latest PSS sample: that is the physical memory the group occupied.
 
 #include <filesystem>
 #include <optional>
@@ -34,6 +41,10 @@ struct RunFields {
   std::optional<double> sum_peak_pss_kib;
   std::optional<double> mean_peak_uss_kib;
   std::optional<double> mean_memory_added_kib;  // ready RSS - baseline RSS, per worker
+  // From the instances' memory timelines, only while every worker of the run was alive (see
+  // above); unknown when the report has no PSS sample of some instance in that window.
+  std::optional<double> concurrent_pss_kib;             // peak of the sum of PSS at one time
+  std::optional<double> concurrent_uss_per_worker_kib;  // mean over workers of their peak USS
 };
 
 struct ScenarioFields {

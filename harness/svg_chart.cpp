@@ -40,10 +40,12 @@ std::vector<double> nice_ticks(double lo, double hi, int target) {
 std::string render_svg(const Chart& chart) {
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo, y_hi = 0;
   bool any = false;
+  bool x_integral = true;
   for (const auto& s : chart.series) {
     for (const auto& [x, y] : s.points) {
       if (!std::isfinite(x) || !std::isfinite(y)) continue;
       any = true;
+      x_integral = x_integral && x == std::floor(x);
       x_lo = std::min(x_lo, x);
       x_hi = std::max(x_hi, x);
       y_hi = std::max(y_hi, y);
@@ -72,7 +74,12 @@ std::string render_svg(const Chart& chart) {
   if (y_hi <= 0) y_hi = 1;
   const auto y_ticks = nice_ticks(0, y_hi * 1.05);
   const double y_top = std::max(y_ticks.back(), y_hi);
-  const auto x_ticks = nice_ticks(x_lo, x_hi, 6);
+  auto x_ticks = nice_ticks(x_lo, x_hi, 6);
+  // Counts (instances) get whole-number ticks: a 0.5 step would label "1.5 workers".
+  if (x_integral && x_ticks.size() > 1 && x_ticks[1] - x_ticks[0] < 1) {
+    x_ticks.clear();
+    for (double t = std::ceil(x_lo); t <= x_hi; t += 1) x_ticks.push_back(t);
+  }
   const double pw = kWidth - kLeft - kRight, ph = kHeight - kTop - kBottom;
   auto px = [&](double x) { return kLeft + (x - x_lo) / (x_hi - x_lo) * pw; };
   auto py = [&](double y) { return kTop + ph - y / y_top * ph; };

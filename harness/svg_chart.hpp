@@ -1,6 +1,7 @@
 #pragma once
 // A small inline SVG chart for report.html: lines and/or dots against linear axes with nice
-// ticks, a legend and vertical markers (the `ready` event). Scales to its container (viewBox,
+// ticks (whole numbers when every x is whole), a legend and vertical markers (the `ready`
+// event, the knee). Scales to its container (viewBox,
 // width 100%), needs no script or external resource. All text passes through html_escape.
 
 #include <string>
