@@ -228,6 +228,17 @@ std::vector<std::string> processes_with(const std::string& token) {
   return found;
 }
 
+// The first executable `name` on PATH, as execvp would find it; "" when there is none.
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string d; std::getline(dirs, d, ':');) {
+    const fs::path candidate = fs::path(d.empty() ? "." : d) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
 std::string unique_token() {
   std::random_device rd;
   return "cli-token-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) +
@@ -364,14 +375,16 @@ TEST(cli_list_test, ctest_file_is_read_by_ctest_and_runs_a_scenario) {
   std::ofstream(tests / "CTestTestfile.cmake")
       << "include(\"" << (tests / "scenarios.cmake").string() << "\")\n";
 
-  Child ctest_list("/usr/bin/ctest", {"--test-dir", tests.string(), "-N", "-L", "memory"},
-                   dir.path(), dir.path());
+  const std::string ctest = find_program("ctest");
+  ASSERT_NE(ctest, "") << "ctest is not on PATH";
+  Child ctest_list(ctest, {"--test-dir", tests.string(), "-N", "-L", "memory"}, dir.path(),
+                   dir.path());
   ASSERT_EQ(ctest_list.wait_for(60s), 0) << ctest_list.out() << ctest_list.err();
   EXPECT_NE(ctest_list.out().find("scenario.cli_memory"), std::string::npos) << ctest_list.out();
   EXPECT_EQ(ctest_list.out().find("scenario.cli_pass"), std::string::npos) << ctest_list.out();
   EXPECT_NE(ctest_list.out().find("Total Tests: 1"), std::string::npos) << ctest_list.out();
 
-  Child ctest_run("/usr/bin/ctest",
+  Child ctest_run(ctest,
                   {"--test-dir", tests.string(), "-L", "quick|failing", "--output-on-failure"},
                   dir.path(), dir.path());
   // cli_fail fails by design, so ctest reports one failure out of two.
