@@ -1,0 +1,748 @@
+// End-to-end tests of the `harness` command: the real binary (HARNESS_BINARY) runs as a child
+// process against the small fault_worker scenarios in tests/data/cli, and the tests judge what a
+// user or a CI system sees: exit status, stdout/stderr, and the four report files.
+//
+// Every test works in its own temporary folder (removed at the end) and passes
+// `--var WORKERS=<folder of FAULT_WORKER>`, so nothing depends on the working directory or on
+// files outside the repository and the build tree. Time bounds are generous functional bounds.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/escape.hpp"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+const fs::path kData = fs::path(HARNESS_TEST_DATA_DIR) / "cli";
+
+std::string workers_dir() {
+  return fs::path(FAULT_WORKER).parent_path().string();
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A fresh folder under $TMPDIR (or /tmp), removed with everything in it at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/harness_cli_test.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::runtime_error("mkdtemp " + pattern + ": " + std::strerror(errno));
+    }
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// A child process whose stdout and stderr go to files, so nothing can block on a full pipe.
+class Child {
+ public:
+  // Starts `program args...` in `cwd` with stdout/stderr redirected into `dir`.
+  Child(const std::string& program, const std::vector<std::string>& args, const fs::path& dir,
+        const fs::path& cwd)
+      : out_file_(dir / "harness.stdout"), err_file_(dir / "harness.stderr") {
+    // Everything the child needs is prepared before fork, so the child only calls
+    // async-signal-safe functions.
+    std::vector<std::string> argv_storage{program};
+    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_storage) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int out = ::open(out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || err < 0 || in < 0) throw std::runtime_error("cannot open output files");
+    const std::string cwd_text = cwd.string();
+    start_ = Clock::now();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(in, STDIN_FILENO);
+      ::dup2(out, STDOUT_FILENO);
+      ::dup2(err, STDERR_FILENO);
+      if (::chdir(cwd_text.c_str()) != 0) ::_exit(126);
+      ::execve(argv[0], argv.data(), environ);
+      ::_exit(127);
+    }
+    ::close(out);
+    ::close(err);
+    ::close(in);
+    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  ~Child() {
+    if (pid_ > 0) {  // a test gave up on it: do not leave it behind
+      ::kill(pid_, SIGKILL);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  int pid() const { return pid_; }
+
+  // Exit status (128 + N for a signal), or nullopt if it has not ended within `limit`.
+  std::optional<int> wait_for(std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    for (;;) {
+      int status = 0;
+      const int r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        elapsed_ = Clock::now() - start_;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (r < 0 || Clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+
+  double seconds() const { return std::chrono::duration<double>(elapsed_).count(); }
+  std::string out() const { return read_text(out_file_); }
+  std::string err() const { return read_text(err_file_); }
+
+ private:
+  fs::path out_file_, err_file_;
+  int pid_ = -1;
+  Clock::time_point start_;
+  Clock::duration elapsed_{};
+};
+
+struct Outcome {
+  int status = -1;  // -1: did not end in time (then killed)
+  std::string out, err;
+};
+
+// Runs the harness to completion; a safety limit far above any test's need.
+Outcome harness(const std::vector<std::string>& args, const fs::path& dir) {
+  Child child(HARNESS_BINARY, args, dir, dir);
+  Outcome o;
+  o.status = child.wait_for(120s).value_or(-1);
+  o.out = child.out();
+  o.err = child.err();
+  return o;
+}
+
+// `harness run` with the fault_worker folder and a report folder inside `dir`.
+Outcome run(std::vector<std::string> args, const fs::path& dir) {
+  args.insert(args.begin(), "run");
+  args.insert(args.end(),
+              {"--var", "WORKERS=" + workers_dir(), "--report-dir", (dir / "report").string()});
+  return harness(args, dir);
+}
+
+std::string describe(const Outcome& o) {
+  return "exit " + std::to_string(o.status) + "\n--- stdout\n" + o.out + "\n--- stderr\n" + o.err;
+}
+
+json read_json(const fs::path& file) {
+  return json::parse(read_text(file));  // throws on invalid JSON and invalid UTF-8
+}
+
+// `xmllint --noout FILE`: 0 when the file is well-formed XML.
+int xmllint(const fs::path& file) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, STDOUT_FILENO);
+    ::execlp("xmllint", "xmllint", "--noout", file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+std::vector<std::string> scenario_names(const json& report) {
+  std::vector<std::string> names;
+  for (const auto& s : report.at("scenarios")) names.push_back(s.at("name").get<std::string>());
+  return names;
+}
+
+const json& scenario(const json& report, const std::string& name) {
+  for (const auto& s : report.at("scenarios")) {
+    if (s.at("name") == name) return s;
+  }
+  throw std::runtime_error("no scenario " + name + " in report.json");
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The command lines of live processes (NUL separators turned into spaces) that contain `token`.
+std::vector<std::string> processes_with(const std::string& token) {
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
+    std::string cmdline = read_text(entry.path() / "cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(token) != std::string::npos) found.push_back(pid + ": " + cmdline);
+  }
+  return found;
+}
+
+// "FILE.yaml:LINE:COL: error: MESSAGE" with numbers for LINE and COL and a message.
+bool is_located_error(const std::string& line) {
+  const std::size_t yaml = line.find(".yaml:");
+  if (yaml == std::string::npos || yaml == 0) return false;
+  std::size_t p = yaml + 6;
+  for (int field = 0; field < 2; ++field) {
+    const std::size_t digits = p;
+    while (p < line.size() && std::isdigit(static_cast<unsigned char>(line[p]))) ++p;
+    if (p == digits || p >= line.size() || line[p] != ':') return false;
+    ++p;
+  }
+  const std::string tag = " error: ";
+  return line.compare(p, tag.size(), tag) == 0 && line.size() > p + tag.size();
+}
+
+// The first executable `name` on PATH, as execvp would find it; "" when there is none.
+std::string find_program(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::istringstream dirs(path ? path : "/usr/bin:/bin");
+  for (std::string d; std::getline(dirs, d, ':');) {
+    const fs::path candidate = fs::path(d.empty() ? "." : d) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+std::string unique_token() {
+  std::random_device rd;
+  return "cli-token-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) +
+         std::to_string(rd());
+}
+
+// ---- validate ----------------------------------------------------------------------------------
+
+TEST(cli_validate_test, good_files_exit_0_and_are_named) {
+  TempDir dir;
+  const Outcome o = harness({"validate", (kData / "valid").string()}, dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  for (const char* name : {"cli_pass", "cli_fail", "cli_memory"}) {
+    EXPECT_NE(o.out.find(std::string("(") + name + ")"), std::string::npos) << name << "\n"
+                                                                            << o.out;
+  }
+}
+
+TEST(cli_validate_test, bad_file_exits_2_with_every_error_at_its_position) {
+  TempDir dir;
+  const std::string file = (kData / "invalid" / "errors.yaml").string();
+  const Outcome o = harness({"validate", file}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  // Positions counted by hand in errors.yaml (1-based line:column of the offending token).
+  EXPECT_NE(o.err.find(file + ":7:3: error: unknown key 'timout'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("did you mean 'timeout'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(file + ":9:14: error: 'run.instances'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(file + ":11:18: error: 'expect.wall_time_max'"), std::string::npos) << o.err;
+  EXPECT_EQ(o.out.find("ok:"), std::string::npos) << o.out;
+}
+
+TEST(cli_validate_test, a_folder_reports_the_errors_of_every_file) {
+  TempDir dir;
+  const Outcome o = harness({"validate", (kData / "invalid").string()}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  std::set<std::string> files;
+  for (const auto& line : lines_of(o.err)) {
+    EXPECT_TRUE(is_located_error(line)) << line;
+    files.insert(line.substr(0, line.find(".yaml:") + 5));
+  }
+  EXPECT_EQ(files, (std::set<std::string>{(kData / "invalid" / "errors.yaml").string(),
+                                          (kData / "invalid" / "syntax.yaml").string()}))
+      << o.err;
+  EXPECT_EQ(lines_of(o.err).size(), 4u) << o.err;  // three in errors.yaml, one syntax error
+}
+
+TEST(cli_validate_test, one_bad_file_among_good_ones_fails_the_whole_set) {
+  TempDir dir;
+  const Outcome o = harness(
+      {"validate", (kData / "valid").string(), (kData / "invalid" / "syntax.yaml").string()},
+      dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  EXPECT_NE(o.err.find("syntax.yaml:"), std::string::npos) << o.err;
+}
+
+// ---- list --------------------------------------------------------------------------------------
+
+TEST(cli_list_test, prints_name_labels_and_file_per_scenario) {
+  TempDir dir;
+  const fs::path valid = kData / "valid";
+  const Outcome o = harness({"list", valid.string()}, dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  std::vector<std::string> lines = lines_of(o.out);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "cli_fail\tcli,failing\t" + (valid / "fail.yaml").string(),
+                       "cli_memory\tcli,memory\t" + (valid / "memory.yaml").string(),
+                       "cli_pass\tcli,quick\t" + (valid / "pass.yaml").string(),
+                   }));
+}
+
+// The line of `text` that starts with `prefix`, or "".
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  for (const auto& line : lines_of(text)) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(cli_list_test, ctest_file_registers_each_scenario_with_labels_timeout_and_lock) {
+  TempDir dir;
+  const fs::path file = dir.path() / "scenarios.cmake";
+  const Outcome o =
+      harness({"list", (kData / "valid").string(), "--ctest", file.string(), "--report-dir",
+               (dir.path() / "ctest-reports").string(), "--var", "WORKERS=" + workers_dir()},
+              dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  const std::string text = read_text(file);
+
+  for (const char* name : {"cli_pass", "cli_fail", "cli_memory"}) {
+    const std::string test = std::string("[=[scenario.") + name + "]=]";
+    const std::string add = line_starting(text, "add_test(" + test + " ");
+    ASSERT_NE(add, "") << text;
+    EXPECT_NE(add.find(" run "), std::string::npos) << add;
+    EXPECT_NE(add.find("WORKERS=" + workers_dir()), std::string::npos) << add;
+    EXPECT_NE(add.find((dir.path() / "ctest-reports" / name).string()), std::string::npos) << add;
+    const std::string props = line_starting(text, "set_tests_properties(" + test + " ");
+    ASSERT_NE(props, "") << text;
+    const std::size_t at = props.find(" TIMEOUT ");
+    ASSERT_NE(at, std::string::npos) << props;
+    // At least the scenario's own timeout plus grace (20 s + 1 s for cli_memory, 30 s + 2 s).
+    EXPECT_GE(std::stoi(props.substr(at + 9)), 21) << props;
+  }
+  EXPECT_NE(line_starting(text, "set_tests_properties([=[scenario.cli_memory]=]")
+                .find("LABELS [=[scenario;cli;memory]=]"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(line_starting(text, "set_tests_properties([=[scenario.cli_pass]=]")
+                .find("LABELS [=[scenario;cli;quick]=]"),
+            std::string::npos)
+      << text;
+  // Only the scenario that judges memory must have the machine to itself.
+  EXPECT_NE(line_starting(text, "set_tests_properties([=[scenario.cli_memory]=]")
+                .find("RESOURCE_LOCK harness_memory"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(
+      line_starting(text, "set_tests_properties([=[scenario.cli_pass]=]").find("RESOURCE_LOCK"),
+      std::string::npos)
+      << text;
+}
+
+TEST(cli_list_test, ctest_file_is_read_by_ctest_and_runs_a_scenario) {
+  TempDir dir;
+  const fs::path tests = dir.path() / "tests";
+  fs::create_directories(tests);
+  const Outcome o =
+      harness({"list", (kData / "valid").string(), "--ctest", (tests / "scenarios.cmake").string(),
+               "--report-dir", (dir.path() / "ctest-reports").string(), "--var",
+               "WORKERS=" + workers_dir()},
+              dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  std::ofstream(tests / "CTestTestfile.cmake")
+      << "include(\"" << (tests / "scenarios.cmake").string() << "\")\n";
+
+  const std::string ctest = find_program("ctest");
+  ASSERT_NE(ctest, "") << "ctest is not on PATH";
+  Child ctest_list(ctest, {"--test-dir", tests.string(), "-N", "-L", "memory"}, dir.path(),
+                   dir.path());
+  ASSERT_EQ(ctest_list.wait_for(60s), 0) << ctest_list.out() << ctest_list.err();
+  EXPECT_NE(ctest_list.out().find("scenario.cli_memory"), std::string::npos) << ctest_list.out();
+  EXPECT_EQ(ctest_list.out().find("scenario.cli_pass"), std::string::npos) << ctest_list.out();
+  EXPECT_NE(ctest_list.out().find("Total Tests: 1"), std::string::npos) << ctest_list.out();
+
+  Child ctest_run(ctest,
+                  {"--test-dir", tests.string(), "-L", "quick|failing", "--output-on-failure"},
+                  dir.path(), dir.path());
+  // cli_fail fails by design, so ctest reports one failure out of two.
+  ASSERT_EQ(ctest_run.wait_for(120s), 8) << ctest_run.out() << ctest_run.err();
+  EXPECT_NE(ctest_run.out().find("50% tests passed, 1 tests failed out of 2"), std::string::npos)
+      << ctest_run.out();
+  EXPECT_TRUE(fs::exists(dir.path() / "ctest-reports" / "cli_pass" / "report.json"));
+}
+
+// ---- run: exit status --------------------------------------------------------------------------
+
+TEST(cli_run_test, all_passing_exits_0) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid" / "pass.yaml").string()}, dir.path());
+  EXPECT_EQ(o.status, 0) << describe(o);
+  const json report = read_json(dir.path() / "report" / "report.json");
+  EXPECT_EQ(report.at("summary").at("passed"), 1);
+  EXPECT_EQ(report.at("summary").at("failed"), 0);
+  EXPECT_EQ(report.at("interrupted"), false);
+}
+
+TEST(cli_run_test, a_failing_scenario_exits_1_and_says_why) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid" / "fail.yaml").string()}, dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);
+  const json report = read_json(dir.path() / "report" / "report.json");
+  EXPECT_EQ(report.at("summary").at("failed"), 1);
+  const json& s = scenario(report, "cli_fail");
+  EXPECT_EQ(s.at("status"), "fail");
+  ASSERT_EQ(s.at("failures").size(), 1u) << s.dump(2);
+  EXPECT_NE(s.at("failures")[0].get<std::string>().find("exit_code expected 0, got 3"),
+            std::string::npos)
+      << s.at("failures");
+  EXPECT_EQ(s.at("instances")[0].at("exit_code"), 3);
+}
+
+TEST(cli_run_test, bad_yaml_exits_2_and_runs_nothing) {
+  TempDir dir;
+  const std::string file = (kData / "invalid" / "errors.yaml").string();
+  const Outcome o = run({file}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  EXPECT_NE(o.err.find(file + ":7:3: error:"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "report" / "report.json"));
+}
+
+TEST(cli_run_test, unknown_path_exits_2_and_names_it) {
+  TempDir dir;
+  const std::string missing = (dir.path() / "no-such-scenarios").string();
+  const Outcome o = run({missing}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  EXPECT_NE(o.err.find(missing), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "report" / "report.json"));
+}
+
+TEST(cli_run_test, label_selecting_nothing_exits_2) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid").string(), "--label", "no-such-label"}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+  EXPECT_NE(o.err.find("--label"), std::string::npos) << o.err;
+  EXPECT_FALSE(fs::exists(dir.path() / "report" / "report.json"));
+}
+
+TEST(cli_run_test, unknown_option_exits_2) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid" / "pass.yaml").string(), "--no-such-option"}, dir.path());
+  EXPECT_EQ(o.status, 2) << describe(o);
+}
+
+// ---- run: reports ------------------------------------------------------------------------------
+
+TEST(cli_report_test, report_json_holds_the_contract_fields) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid" / "memory.yaml").string()}, dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  const json r = read_json(dir.path() / "report" / "report.json");
+
+  EXPECT_EQ(r.at("schema"), 1);
+  EXPECT_TRUE(r.at("harness").at("version").is_string());
+  EXPECT_FALSE(r.at("harness").at("version").get<std::string>().empty());
+  EXPECT_EQ(r.at("host").at("cpus"), ::sysconf(_SC_NPROCESSORS_ONLN));
+  EXPECT_GT(r.at("host").at("mem_total_kib").get<long long>(), 0);
+  EXPECT_EQ(r.at("summary").at("passed"), 1);
+  EXPECT_EQ(r.at("summary").at("failed"), 0);
+  EXPECT_EQ(r.at("summary").at("errors"), 0);
+
+  const json& s = scenario(r, "cli_memory");
+  EXPECT_EQ(s.at("status"), "pass");
+  EXPECT_TRUE(s.at("failures").is_array());
+  ASSERT_EQ(s.at("instances").size(), 1u);
+  const json& i = s.at("instances")[0];
+  EXPECT_EQ(i.at("index"), 0);
+  EXPECT_EQ(i.at("exit_code"), 0);
+  EXPECT_TRUE(i.at("signal").is_null());
+  EXPECT_EQ(i.at("timed_out"), false);
+  EXPECT_GT(i.at("wall_s").get<double>(), 0.0);
+  EXPECT_TRUE(i.contains("kill_latency_ms"));
+  const json& m = i.at("memory");
+  for (const char* key : {"baseline_rss_kib", "ready_rss_kib", "peak_rss_kib", "peak_pss_kib",
+                          "peak_uss_kib", "hwm_kib"}) {
+    ASSERT_TRUE(m.contains(key)) << key;
+    EXPECT_TRUE(m.at(key).is_number_integer()) << key << " = " << m.at(key);
+  }
+  // The worker touched 8 MiB after `ready`: the peak and the kernel's peak must see them.
+  EXPECT_GE(m.at("peak_rss_kib").get<long long>(), 8 * 1024);
+  EXPECT_GE(m.at("hwm_kib").get<long long>(), 8 * 1024);
+  EXPECT_GE(m.at("peak_rss_kib").get<long long>(), m.at("baseline_rss_kib").get<long long>());
+  ASSERT_TRUE(m.at("samples").is_array());
+  ASSERT_FALSE(m.at("samples").empty());
+  for (const auto& sample : m.at("samples")) EXPECT_EQ(sample.size(), 4u) << sample;
+}
+
+TEST(cli_report_test, all_four_files_are_written_and_junit_is_xml) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid" / "pass.yaml").string()}, dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  const fs::path report = dir.path() / "report";
+  for (const char* file : {"report.json", "junit.xml", "report.md", "report.html"}) {
+    ASSERT_TRUE(fs::exists(report / file)) << file;
+    EXPECT_GT(fs::file_size(report / file), 0u) << file;
+  }
+  EXPECT_EQ(xmllint(report / "junit.xml"), 0) << read_text(report / "junit.xml");
+  EXPECT_NE(read_text(report / "junit.xml").find("cli_pass"), std::string::npos);
+  EXPECT_NE(read_text(report / "report.md").find("cli_pass"), std::string::npos);
+  EXPECT_NE(read_text(report / "report.html").find("cli_pass"), std::string::npos);
+  // No temporary file of the atomic rewrite is left behind.
+  for (const auto& entry : fs::directory_iterator(report)) {
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+  }
+}
+
+TEST(cli_report_test, xmllint_rejects_broken_xml) {  // the checks above can fail
+  TempDir dir;
+  std::ofstream(dir.path() / "bad.xml") << "<a><b></a>";
+  EXPECT_NE(xmllint(dir.path() / "bad.xml"), 0);
+}
+
+TEST(cli_report_test, hostile_worker_output_keeps_every_report_valid_and_escaped) {
+  TempDir dir;
+  const Outcome o = run({(kData / "hostile").string()}, dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);  // cli_script expects exit 0 and gets 3
+  const fs::path report = dir.path() / "report";
+
+  const json r = read_json(report / "report.json");  // throws on invalid UTF-8
+  EXPECT_EQ(scenario_names(r), (std::vector<std::string>{"cli_garbage", "cli_script"}));
+  const json& garbage = scenario(r, "cli_garbage").at("instances")[0];
+  // The garbage really arrived: its byte counts include the invalid bytes.
+  EXPECT_GT(garbage.at("stdout").at("bytes").get<long long>(), 100);
+  EXPECT_GT(garbage.at("stderr").at("bytes").get<long long>(), 0);
+
+  EXPECT_EQ(xmllint(report / "junit.xml"), 0) << read_text(report / "junit.xml");
+  const std::string xml = read_text(report / "junit.xml");
+  EXPECT_EQ(xml.find("<script>"), std::string::npos);
+  EXPECT_EQ(xml.find('\x1b'), std::string::npos);
+  EXPECT_EQ(harness::sanitize_utf8(xml), xml);
+
+  const std::string html = read_text(report / "report.html");
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert("), std::string::npos);
+  EXPECT_EQ(html.find('\x1b'), std::string::npos);
+  EXPECT_EQ(html.find('\x07'), std::string::npos);
+  EXPECT_EQ(html.find(std::string(1, '\0')), std::string::npos);
+  EXPECT_EQ(harness::sanitize_utf8(html), html);
+
+  const std::string md = read_text(report / "report.md");
+  EXPECT_EQ(md.find('\x1b'), std::string::npos);
+  EXPECT_EQ(harness::sanitize_utf8(md), md);
+}
+
+TEST(cli_report_test, reports_hold_every_scenario_of_the_run_in_order) {
+  TempDir dir;
+  const Outcome o =
+      run({(kData / "valid" / "pass.yaml").string(), (kData / "valid" / "fail.yaml").string()},
+          dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);
+  const fs::path report = dir.path() / "report";
+  const json r = read_json(report / "report.json");
+  EXPECT_EQ(scenario_names(r), (std::vector<std::string>{"cli_pass", "cli_fail"}));
+  EXPECT_EQ(r.at("summary").at("passed"), 1);
+  EXPECT_EQ(r.at("summary").at("failed"), 1);
+  EXPECT_FALSE(r.at("finished_at").is_null());
+  const std::string xml = read_text(report / "junit.xml");
+  EXPECT_NE(xml.find("cli_pass"), std::string::npos);
+  EXPECT_NE(xml.find("cli_fail"), std::string::npos);
+}
+
+// ---- run: selection and variables --------------------------------------------------------------
+
+TEST(cli_run_test, label_runs_only_the_scenarios_carrying_it) {
+  TempDir dir;
+  const Outcome o = run({(kData / "valid").string(), "--label", "quick"}, dir.path());
+  EXPECT_EQ(o.status, 0) << describe(o);  // cli_fail is not selected
+  EXPECT_EQ(scenario_names(read_json(dir.path() / "report" / "report.json")),
+            (std::vector<std::string>{"cli_pass"}));
+}
+
+TEST(cli_run_test, repeated_labels_select_the_union) {
+  TempDir dir;
+  const Outcome o =
+      run({(kData / "valid").string(), "--label", "quick", "--label", "failing"}, dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);
+  std::vector<std::string> names = scenario_names(read_json(dir.path() / "report" / "report.json"));
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"cli_fail", "cli_pass"}));
+}
+
+TEST(cli_run_test, var_overrides_a_default_and_stays_one_argument) {
+  TempDir dir;
+  const std::string message = "two words; $(touch pwned) \"quoted\" ${WORKERS}";
+  const Outcome o = run({(kData / "valid" / "fail.yaml").string(), "--var", "CLI_EXIT_CODE=0",
+                         "--var", "CLI_MESSAGE=" + message},
+                        dir.path());
+  EXPECT_EQ(o.status, 0) << describe(o);  // the worker now exits 0 as expected
+  const json r = read_json(dir.path() / "report" / "report.json");
+  const json& i = scenario(r, "cli_fail").at("instances")[0];
+  EXPECT_EQ(i.at("exit_code"), 0);
+  const auto argv = i.at("argv").get<std::vector<std::string>>();
+  ASSERT_FALSE(argv.empty());
+  EXPECT_EQ(argv.back(), message);  // not split, not expanded again, not run by a shell
+  EXPECT_NE(i.at("stderr").at("tail").get<std::string>().find(message), std::string::npos)
+      << i.at("stderr");
+  EXPECT_FALSE(fs::exists(dir.path() / "pwned"));
+}
+
+// Known bug (reported to the lead): the loader checks ${NAME} references against the built-in
+// names and the environment only, so a name defined solely by --var is refused as "unknown
+// variable" before --var is applied. Enable once load_scenario learns the --var names.
+TEST(cli_run_test, DISABLED_var_defines_a_name_used_without_default) {
+  TempDir dir;
+  const Outcome o =
+      run({(kData / "var").string(), "--var", "CLI_REQUIRED=given by --var"}, dir.path());
+  EXPECT_EQ(o.status, 0) << describe(o);
+}
+
+TEST(cli_run_test, harness_workers_environment_is_the_default_workers_folder) {
+  TempDir dir;
+  // A folder of its own, so the report shows which folder ${WORKERS} came from.
+  const fs::path workers = dir.path() / "workers";
+  fs::create_directories(workers);
+  fs::create_symlink(FAULT_WORKER, workers / "fault_worker");
+  const char* before = std::getenv("HARNESS_WORKERS");
+  const std::optional<std::string> saved =
+      before ? std::optional<std::string>(before) : std::nullopt;
+  ASSERT_EQ(::setenv("HARNESS_WORKERS", workers.c_str(), 1), 0);
+  const Outcome o = harness({"run", (kData / "valid" / "pass.yaml").string(), "--report-dir",
+                             (dir.path() / "report").string()},
+                            dir.path());
+  if (saved) {
+    ::setenv("HARNESS_WORKERS", saved->c_str(), 1);
+  } else {
+    ::unsetenv("HARNESS_WORKERS");
+  }
+  EXPECT_EQ(o.status, 0) << describe(o);
+  const json r = read_json(dir.path() / "report" / "report.json");
+  EXPECT_EQ(scenario(r, "cli_pass").at("instances")[0].at("argv")[0],
+            (workers / "fault_worker").string());
+}
+
+TEST(cli_run_test, matrix_gives_one_run_per_point) {
+  TempDir dir;
+  const Outcome o = run({(kData / "matrix").string()}, dir.path());
+  ASSERT_EQ(o.status, 0) << describe(o);
+  const json r = read_json(dir.path() / "report" / "report.json");
+  const json& s = scenario(r, "cli_matrix");
+  std::set<std::pair<int, int>> points;  // (instances, work)
+  std::size_t instances = 0;
+  for (const auto& r : s.at("runs")) {
+    const int n = r.at("params").at("instances").get<int>();
+    points.insert({n, r.at("params").at("work").get<int>()});
+    EXPECT_EQ(r.at("metrics").at("instances"), n) << r.at("params");
+    instances += static_cast<std::size_t>(n);
+  }
+  EXPECT_EQ(s.at("runs").size(), 6u);
+  EXPECT_EQ(points,
+            (std::set<std::pair<int, int>>{{1, 0}, {1, 20}, {1, 40}, {2, 0}, {2, 20}, {2, 40}}));
+  EXPECT_EQ(s.at("instances").size(), instances);
+  for (const auto& i : s.at("instances")) {
+    const auto argv = i.at("argv").get<std::vector<std::string>>();
+    EXPECT_EQ(argv.back(), std::to_string(i.at("params").at("work").get<int>())) << i.at("argv");
+  }
+}
+
+// ---- run: timeouts and interruption -----------------------------------------------------------
+
+TEST(cli_run_test, timeout_is_reported_with_signal_and_kill_latency) {
+  TempDir dir;
+  const Outcome o = run({(kData / "timeout").string()}, dir.path());
+  EXPECT_EQ(o.status, 0) << describe(o);  // the scenario expects the timeout
+  const json r = read_json(dir.path() / "report" / "report.json");
+  const json& s = scenario(r, "cli_timeout");
+  ASSERT_EQ(s.at("instances").size(), 1u);
+  const json& i = s.at("instances")[0];
+  EXPECT_EQ(i.at("timed_out"), true);
+  EXPECT_TRUE(i.at("exit_code").is_null()) << i.at("exit_code");
+  ASSERT_TRUE(i.at("signal").is_string()) << i.at("signal");
+  EXPECT_TRUE(i.at("signal") == "SIGTERM" || i.at("signal") == "SIGKILL") << i.at("signal");
+  ASSERT_TRUE(i.at("kill_latency_ms").is_number()) << i.at("kill_latency_ms");
+  EXPECT_GE(i.at("kill_latency_ms").get<double>(), 0.0);
+  EXPECT_GE(i.at("wall_s").get<double>(), 1.0);  // not killed before its 1 s timeout
+  EXPECT_LT(i.at("wall_s").get<double>(), 10.0);
+}
+
+TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_processes) {
+  TempDir dir;
+  const std::string token = unique_token();
+  const fs::path report = dir.path() / "report";
+  Child child(HARNESS_BINARY,
+              {"run", (kData / "interrupt").string(), "--var", "WORKERS=" + workers_dir(), "--var",
+               "CLI_TOKEN=" + token, "--report-dir", report.string()},
+              dir.path(), dir.path());
+
+  // Wait for the hanging worker (the only fault_worker carrying the token) to be alive.
+  const auto worker_alive = [&] {
+    for (const auto& p : processes_with(token)) {
+      if (p.find("fault_worker") != std::string::npos) return true;
+    }
+    return false;
+  };
+  const auto give_up = Clock::now() + 60s;
+  while (!worker_alive() && Clock::now() < give_up) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(worker_alive()) << "the worker never started\n" << child.err();
+  ASSERT_TRUE(fs::exists(report / "report.json"));
+  std::this_thread::sleep_for(500ms);
+
+  ASSERT_EQ(::kill(child.pid(), SIGINT), 0);
+  const std::optional<int> status = child.wait_for(15s);
+  ASSERT_TRUE(status.has_value()) << "the harness did not stop within 15 s of SIGINT";
+  EXPECT_EQ(*status, 130) << child.out() << child.err();
+
+  const json r = read_json(report / "report.json");
+  EXPECT_EQ(r.at("interrupted"), true);
+  EXPECT_EQ(scenario_names(r), (std::vector<std::string>{"cli_interrupt_hang"}));
+  const json& i = scenario(r, "cli_interrupt_hang").at("instances")[0];
+  EXPECT_EQ(i.at("cancelled"), true);
+  EXPECT_EQ(i.at("timed_out"), false);  // stopped by the interrupt, long before its 60 s
+  EXPECT_FALSE(fs::exists(report / "out" / "cli_interrupt_after"));
+  EXPECT_EQ(xmllint(report / "junit.xml"), 0);
+  EXPECT_NE(child.err().find("interrupted"), std::string::npos) << child.err();
+
+  // The worker's tree is gone; give a reparented process a moment to be reaped by init.
+  auto left = processes_with(token);
+  for (int k = 0; k < 100 && !left.empty(); ++k) {
+    std::this_thread::sleep_for(20ms);
+    left = processes_with(token);
+  }
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+}  // namespace
