@@ -621,10 +621,7 @@ TEST(cli_run_test, var_overrides_a_default_and_stays_one_argument) {
   EXPECT_FALSE(fs::exists(dir.path() / "pwned"));
 }
 
-// Known bug (reported to the lead): the loader checks ${NAME} references against the built-in
-// names and the environment only, so a name defined solely by --var is refused as "unknown
-// variable" before --var is applied. Enable once load_scenario learns the --var names.
-TEST(cli_run_test, DISABLED_var_defines_a_name_used_without_default) {
+TEST(cli_run_test, var_defines_a_name_used_without_default) {
   TempDir dir;
   const Outcome o =
       run({(kData / "var").string(), "--var", "CLI_REQUIRED=given by --var"}, dir.path());
