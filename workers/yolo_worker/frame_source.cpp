@@ -45,8 +45,7 @@ class VideoSource final : public FrameSource {
   explicit VideoSource(const std::string& path) : path_(path) {
     // FFmpeg reads everything the built-in MJPEG reader does; falling through to the latter on
     // a broken file would only add its parser complaints to stderr.
-    const int api =
-        cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+    const int api = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
     if (!capture_.open(path, api) || !capture_.isOpened()) {
       throw corrupt("cannot open " + path +
                     " as a video: the file is corrupt, truncated or not a video "
