@@ -98,15 +98,7 @@ void write_header(const RunReport& r, std::ostream& out) {
 }
 
 void write_summary(const RunReport& r, std::ostream& out) {
-  int passed = 0, failed = 0, errors = 0;
-  for (const auto& s : r.scenarios) {
-    if (s.status == "pass")
-      ++passed;
-    else if (s.status == "fail")
-      ++failed;
-    else
-      ++errors;
-  }
+  const auto [passed, failed, errors] = count_statuses(r);
   out << "<section><h2>Summary</h2><p>" << passed << " passed, " << failed << " failed, " << errors
       << (errors == 1 ? " error" : " errors")
       << "</p><div class=\"tw\"><table><thead><tr><th>scenario</th><th>status</th>"

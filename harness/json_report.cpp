@@ -252,15 +252,9 @@ json to_json(const RunMetrics& m) {
 }
 
 json to_json(const RunReport& report) {
-  int passed = 0, failed = 0, errors = 0;
+  const auto [passed, failed, errors] = count_statuses(report);
   json scenarios = json::array();
   for (const ScenarioResult& s : report.scenarios) {
-    if (s.status == "pass")
-      ++passed;
-    else if (s.status == "fail")
-      ++failed;
-    else
-      ++errors;  // "error", and anything unexpected is not a pass either
     scenarios.push_back(to_json(s));
   }
   return {{"schema", kReportSchema},

@@ -187,10 +187,7 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
     std::ifstream md(report_dir / "report.md");
     std::cout << md.rdbuf() << std::flush;
   }
-  int passed = 0, failed = 0, errors = 0;
-  for (const auto& s : report.scenarios) {
-    (s.status == "pass" ? passed : s.status == "fail" ? failed : errors)++;
-  }
+  const auto [passed, failed, errors] = count_statuses(report);
   std::fprintf(stderr, "\n%d passed, %d failed, %d errors%s. Reports: %s (open %s)\n", passed,
                failed, errors, report.interrupted ? " (interrupted)" : "",
                report_dir.string().c_str(), (report_dir / "report.html").string().c_str());

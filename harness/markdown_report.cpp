@@ -16,15 +16,7 @@ namespace harness {
 namespace {
 
 void write_header(const RunReport& r, std::ostream& out) {
-  int passed = 0, failed = 0, errors = 0;
-  for (const auto& s : r.scenarios) {
-    if (s.status == "pass")
-      ++passed;
-    else if (s.status == "fail")
-      ++failed;
-    else
-      ++errors;
-  }
+  const auto [passed, failed, errors] = count_statuses(r);
   out << "# Harness report\n\n";
   out << "| | |\n|---|---|\n";
   out << "| harness | " << markdown_cell(r.harness_version) << " |\n";

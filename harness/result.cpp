@@ -31,3 +31,21 @@ std::string signal_name(int sig) {
 }
 
 }  // namespace harness
+
+namespace harness {
+
+StatusCounts count_statuses(const RunReport& report) {
+  StatusCounts c;
+  for (const auto& s : report.scenarios) {
+    if (s.status == "pass") {
+      ++c.passed;
+    } else if (s.status == "fail") {
+      ++c.failed;
+    } else {
+      ++c.errors;
+    }
+  }
+  return c;
+}
+
+}  // namespace harness

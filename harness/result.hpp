@@ -135,3 +135,14 @@ struct RunReport {
 };
 
 }  // namespace harness
+
+namespace harness {
+
+struct StatusCounts {
+  int passed = 0;
+  int failed = 0;
+  int errors = 0;  // "error", and anything unexpected: it is not a pass either
+};
+StatusCounts count_statuses(const RunReport& report);
+
+}  // namespace harness
