@@ -98,7 +98,8 @@ TEST_F(CapacityE2eTest, sweep_passes_and_plan_is_produced) {
 
 TEST_F(CapacityE2eTest, prediction_error_is_within_five_percent_at_every_n) {
   ASSERT_EQ(plan_status_, 0);
-  for (const json& s : plan_json().at("series")) {
+  const json plan = plan_json();  // a range-for over plan_json().at(...) would outlive it
+  for (const json& s : plan.at("series")) {
     for (const json& p : s.at("points")) {
       EXPECT_EQ(p.at("sum_pss_from"), "concurrent samples") << p.dump();
       ASSERT_TRUE(p.at("prediction_error_pct").is_number()) << p.dump();
