@@ -188,8 +188,8 @@ std::vector<int> own_children() {
 
 // Process group of any process, zombies included; -1 when gone.
 int pgid_of(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string s;
+  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), s)) return -1;
   auto close = s.rfind(')');
   if (close == std::string::npos) return -1;
   std::istringstream rest(s.substr(close + 2));
@@ -306,13 +306,12 @@ class Batch {
 
  private:
   void arm_wake() {
+    // Only cancel() writes the eventfd, after setting the flag, and cancelling is sticky: the
+    // count is never read back, so the fd stays readable and wakes every batch that runs at the
+    // same time on other threads (--jobs), not only the first to read it.
     wake_.async_wait(asio::posix::descriptor_base::wait_read, [this](error_code ec) {
       if (ec) return;
-      std::uint64_t v;
-      ssize_t n = ::read(wake_.native_handle(), &v, sizeof v);
-      (void)n;
       if (cancelled_.load()) cancel_all();
-      if (remaining_ > 0) arm_wake();
     });
   }
 
@@ -835,9 +834,8 @@ struct Supervisor::SavedSigpipe {
   struct sigaction old {};
 };
 
-Supervisor::Supervisor()
-    : saved_sigpipe_(std::make_unique<SavedSigpipe>()),
-      sampler_(std::make_unique<MemorySampler>()) {
+Supervisor::Supervisor() : saved_sigpipe_(std::make_unique<SavedSigpipe>()) {
+  samplers_.push_back(std::make_unique<MemorySampler>());
   ::prctl(PR_GET_CHILD_SUBREAPER, &old_subreaper_);
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   struct sigaction ign {};
@@ -856,8 +854,25 @@ Supervisor::~Supervisor() {
 
 std::vector<ProcessResult> Supervisor::run(const std::vector<ProcessSpec>& specs,
                                            ProcessObserver* observer) {
-  Batch batch(cancelled_, wake_fd_, *sampler_, specs, observer);
-  return batch.run();
+  // Batches on other threads share nothing but the cancel flag and the eventfd; each takes a
+  // sampler of its own (a sampler keeps per-process fds and is not thread-safe).
+  std::unique_ptr<MemorySampler> sampler;
+  {
+    std::lock_guard<std::mutex> lock(samplers_mutex_);
+    if (!samplers_.empty()) {
+      sampler = std::move(samplers_.back());
+      samplers_.pop_back();
+    }
+  }
+  if (!sampler) sampler = std::make_unique<MemorySampler>();
+  std::vector<ProcessResult> results;
+  {
+    Batch batch(cancelled_, wake_fd_, *sampler, specs, observer);
+    results = batch.run();
+  }
+  std::lock_guard<std::mutex> lock(samplers_mutex_);
+  samplers_.push_back(std::move(sampler));
+  return results;
 }
 
 void Supervisor::cancel() noexcept {

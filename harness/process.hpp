@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,7 +76,9 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   // Runs all specs concurrently; result i belongs to spec i (index = i). Never throws for a
-  // worker's failure: a program that cannot start gets spawn_error.
+  // worker's failure: a program that cannot start gets spawn_error. Several threads may call
+  // run() at the same time (`harness run --jobs`): each batch has its own event loop and sampler,
+  // an orphan goes to the batch whose token or process group it carries, and cancel() stops all.
   std::vector<ProcessResult> run(const std::vector<ProcessSpec>& specs,
                                  ProcessObserver* observer = nullptr);
 
@@ -91,7 +94,8 @@ class Supervisor {
   int old_subreaper_ = 0;
   struct SavedSigpipe;
   std::unique_ptr<SavedSigpipe> saved_sigpipe_;
-  std::unique_ptr<MemorySampler> sampler_;  // reused across runs: its setup reads /proc
+  std::mutex samplers_mutex_;
+  std::vector<std::unique_ptr<MemorySampler>> samplers_;  // idle ones; setup reads /proc
 };
 
 // SIGINT and SIGTERM to the harness call supervisor.cancel(). One supervisor at a time;

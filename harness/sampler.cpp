@@ -18,11 +18,8 @@
 #include <unordered_set>
 
 namespace harness {
-namespace {
 
-// Reads a small /proc file whole. False when it cannot be opened or read (the process is gone,
-// or never existed): callers treat that as "not there", never as an error.
-bool read_proc_file(const char* path, std::string& out, int dirfd = AT_FDCWD) {
+bool read_proc_file(const char* path, std::string& out, int dirfd) {
   out.clear();
   int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -42,6 +39,8 @@ bool read_proc_file(const char* path, std::string& out, int dirfd = AT_FDCWD) {
   ::close(fd);
   return ok;
 }
+
+namespace {
 
 // CPU time of the calling thread: what a read costs the harness, whatever the machine's load.
 double thread_cpu_ms() {

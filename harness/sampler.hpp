@@ -23,8 +23,11 @@
 // Processes that exit between the tree walk and the sample are not an error: a sample sums what
 // was still alive and says how many (MemorySample::processes).
 
+#include <fcntl.h>
+
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +40,12 @@ namespace harness {
 // it). Empty when root is gone. A descendant whose parent exits mid-walk is reparented out of
 // the tree and missed until then, like any /proc walk.
 std::vector<int> process_tree(int root);
+
+// Reads a small /proc file whole with read(2). False when it cannot be opened or read (the
+// process is gone, or never existed): callers treat that as "not there", never as an error.
+// (std::istreambuf_iterator over an ifstream throws instead when read fails with ESRCH, which
+// happens whenever the process exits between open and read.)
+bool read_proc_file(const char* path, std::string& out, int dirfd = AT_FDCWD);
 
 // RSS of the calling process (the harness itself), in KiB; -1 if /proc is unreadable.
 std::int64_t self_rss_kib();

@@ -413,3 +413,75 @@ TEST(process_test, observer_sees_starts_events_and_exits) {
 
 }  // namespace
 }  // namespace harness
+
+// --jobs: several threads run batches on one Supervisor at the same time.
+
+namespace harness {
+namespace {
+
+using namespace std::chrono_literals;
+using test::alive;
+using test::fault;
+using test::survivors;
+
+TEST(process_concurrent_test, escaped_grandchildren_go_to_their_own_batch) {
+  Supervisor sup;
+  // Each batch: a worker whose grandchild escapes (setsid) beside one that succeeds. Orphans of
+  // both batches are reparented to the same harness process; each must be counted once, by the
+  // batch of the worker that made it.
+  const std::vector<ProcessSpec> specs{fault({"--mode", "escape", "--seconds", "3600"}),
+                                       fault({"--mode", "success", "--work-ms", "300"})};
+  std::vector<ProcessResult> a, b;
+  auto begin = std::chrono::steady_clock::now();
+  std::thread other([&] { b = sup.run(specs); });
+  a = sup.run(specs);
+  other.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 10s);
+  for (const auto* rs : {&a, &b}) {
+    ASSERT_EQ(rs->size(), 2u);
+    const ProcessResult& esc = (*rs)[0];
+    ASSERT_TRUE(esc.exit_code.has_value());
+    EXPECT_EQ(*esc.exit_code, 0);
+    EXPECT_EQ(esc.leftover_processes, 1);
+    const Event* e = find_event(esc, "escaped");
+    ASSERT_NE(e, nullptr);
+    EXPECT_FALSE(alive(e->body.at("pid").get<int>()));
+    const ProcessResult& ok = (*rs)[1];
+    ASSERT_TRUE(ok.exit_code.has_value());
+    EXPECT_EQ(*ok.exit_code, 0);
+    EXPECT_EQ(ok.leftover_processes, 0);
+    EXPECT_NE(find_event(ok, "result"), nullptr);
+    EXPECT_GT(ok.memory.peak_rss_kib, 0);  // each batch samples with a sampler of its own
+  }
+  EXPECT_TRUE(survivors(-1).empty());
+}
+
+TEST(process_concurrent_test, cancel_stops_every_running_batch) {
+  Supervisor sup;
+  std::vector<ProcessSpec> specs(2, fault({"--mode", "hang"}));
+  specs.push_back(fault({"--mode", "hang"}));
+  specs.back().start_delay = 30s;  // never started
+  std::vector<std::vector<ProcessResult>> results(3);
+  std::vector<std::thread> threads;
+  auto begin = std::chrono::steady_clock::now();
+  for (auto& r : results) threads.emplace_back([&sup, &specs, &r] { r = sup.run(specs); });
+  std::this_thread::sleep_for(700ms);
+  sup.cancel();
+  for (auto& t : threads) t.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 10s);
+  for (const auto& rs : results) {
+    ASSERT_EQ(rs.size(), 3u);
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_TRUE(rs[i].cancelled);
+      EXPECT_FALSE(rs[i].timed_out);
+      ASSERT_TRUE(rs[i].signal.has_value());
+      EXPECT_EQ(*rs[i].signal, SIGTERM);
+    }
+    EXPECT_TRUE(rs[2].cancelled);
+    EXPECT_EQ(rs[2].pid, -1);
+  }
+  EXPECT_TRUE(survivors(-1).empty());
+}
+
+}  // namespace
+}  // namespace harness

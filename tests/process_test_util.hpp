@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/process.hpp"
+#include "harness/sampler.hpp"
 
 namespace harness::test {
 
@@ -34,8 +35,8 @@ inline std::vector<ProcStat> all_processes() {
   if (d == nullptr) return out;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    std::ifstream f(std::string("/proc/") + e->d_name + "/stat");
-    std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::string s;  // read(2): an ifstream iterator throws when the process exits mid-read
+    if (!read_proc_file((std::string("/proc/") + e->d_name + "/stat").c_str(), s)) continue;
     auto close = s.rfind(')');
     if (close == std::string::npos) continue;
     ProcStat p;
