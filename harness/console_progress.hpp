@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "harness/scenario_runner.hpp"
 
@@ -17,38 +19,50 @@ enum class Verbosity { quiet, normal, verbose };
 
 class ConsoleProgress : public RunProgress {
  public:
-  ConsoleProgress(std::FILE* out, Verbosity verbosity, int scenario_count);
+  // jobs > 1: scenarios run side by side; the status line shows each running one and plain
+  // lines name the scenario they belong to. Thread-safe: every callback takes a lock.
+  ConsoleProgress(std::FILE* out, Verbosity verbosity, int scenario_count, int jobs = 1);
 
   void scenario_started(const Scenario& scenario, int runs) override;
   void run_started(const Scenario& scenario, const nlohmann::json& params, int repeat, bool warmup,
                    int instances) override;
-  void event(int instance, const Event& event) override;
-  void instance_exited(int instance, const ProcessResult& result) override;
+  void event(const Scenario& scenario, int instance, const Event& event) override;
+  void instance_exited(const Scenario& scenario, int instance,
+                       const ProcessResult& result) override;
   void scenario_done(const ScenarioResult& result) override;
 
   bool tty() const { return tty_; }
   bool color() const { return color_; }
 
  private:
+  struct Active {  // one running scenario
+    std::string name;
+    int ordinal = 0;  // 1-based, in start order
+    int run_index = 0;
+    int runs = 0;
+    int instances = 0;
+    int exited = 0;
+    std::string params;
+    std::chrono::steady_clock::time_point start;
+    std::map<int, std::pair<double, double>> progress;  // instance -> (done, total)
+  };
+
+  Active* find(const std::string& name);
+  std::string describe(const Active& a, bool alone) const;
   void redraw();
   void clear_line();
   std::string paint(const std::string& text, const char* code) const;
 
+  std::mutex mutex_;
   std::FILE* out_;
   Verbosity verbosity_;
   bool tty_;
   bool color_;
   int scenario_count_;
-  int scenario_index_ = 0;
-  int run_index_ = 0;
-  int runs_ = 0;
-  int instances_ = 0;
-  int exited_ = 0;
-  std::string scenario_;
-  std::string params_;
-  std::chrono::steady_clock::time_point scenario_start_;
+  bool parallel_;
+  int started_ = 0;
+  std::vector<Active> active_;
   std::chrono::steady_clock::time_point last_draw_;
-  std::map<int, std::pair<double, double>> progress_;  // instance -> (done, total)
 };
 
 }  // namespace harness

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -123,6 +124,7 @@ struct RunArgs {
   bool quiet = false;
   bool verbose = false;
   std::size_t tail_kib = 64;
+  int jobs = 1;
 };
 
 int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
@@ -155,7 +157,8 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
   const Verbosity verbosity = args.quiet     ? Verbosity::quiet
                               : args.verbose ? Verbosity::verbose
                                              : Verbosity::normal;
-  ConsoleProgress progress(stderr, verbosity, static_cast<int>(scenarios.size()));
+  report.jobs = args.jobs;
+  ConsoleProgress progress(stderr, verbosity, static_cast<int>(scenarios.size()), args.jobs);
   ScenarioRunner runner(supervisor, options);
 
   const auto start = std::chrono::steady_clock::now();
@@ -167,21 +170,30 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
     report.harness_rss_peak_kib = vm_hwm_kib(static_cast<int>(getpid()));
     report.interrupted = supervisor.cancelled();
   };
-  try {
-    write_reports(report, report_dir);  // an empty but valid report from the start
-    for (const auto& scenario : scenarios) {
-      if (supervisor.cancelled()) break;
-      report.scenarios.push_back(runner.run(scenario, &progress));
+  // Reports list scenarios in file order whatever order parallel jobs finish in.
+  std::vector<std::size_t> order;  // scenario index of each entry of report.scenarios
+  std::string write_error;
+  const auto rewrite = [&] {
+    try {
       finish_report();
       write_reports(report, report_dir);
+    } catch (const std::exception& e) {
+      if (write_error.empty()) std::fprintf(stderr, "harness: %s\n", e.what());
+      write_error = e.what();
     }
-    finish_report();
-    write_reports(report, report_dir);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "harness: %s\n", e.what());
-    return kExitBadInput;
-  }
+  };
+  rewrite();  // an empty but valid report from the start
+  if (!write_error.empty()) return kExitBadInput;
+  run_scenarios(
+      runner, scenarios, args.jobs, &progress, [&](std::size_t index, ScenarioResult&& result) {
+        const auto at = std::upper_bound(order.begin(), order.end(), index);
+        report.scenarios.insert(report.scenarios.begin() + (at - order.begin()), std::move(result));
+        order.insert(at, index);
+        rewrite();
+      });
+  rewrite();
   remove_cancel_signals();
+  if (!write_error.empty()) return kExitBadInput;
 
   if (!args.quiet) {
     std::ifstream md(report_dir / "report.md");
@@ -259,6 +271,10 @@ int main(int argc, char** argv) {
   run->add_option("--label", run_args.labels, "Only scenarios with this label (repeatable)");
   run->add_option("--var", run_args.vars, "NAME=VALUE for ${NAME} (repeatable)");
   run->add_option("--tail-kib", run_args.tail_kib, "KiB of each output stream kept")
+      ->capture_default_str();
+  run->add_option("-j,--jobs", run_args.jobs,
+                  "Scenarios run at a time; those with memory expectations always run alone")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   run->add_flag("-q,--quiet", run_args.quiet, "Print only failures and the final line");
   run->add_flag("-v,--verbose", run_args.verbose, "Print events and exits of every worker");

@@ -28,6 +28,11 @@ void write_header(const RunReport& r, std::ostream& out) {
   out << "| date | " << markdown_cell(r.started_at) << " |\n";
   out << "| duration | " << display_seconds(r.duration_s) << (r.interrupted ? " (interrupted)" : "")
       << " |\n";
+  if (r.jobs > 1) {
+    out << "| jobs | " << r.jobs
+        << " scenarios at a time; those with memory expectations ran alone. Wall times of "
+           "scenarios that overlapped include CPU contention. |\n";
+  }
   out << "| harness RSS | " << display_kib(r.harness_rss_before_kib) << " before, "
       << display_kib(r.harness_rss_after_kib) << " after, " << display_kib(r.harness_rss_peak_kib)
       << " peak |\n";

@@ -107,6 +107,7 @@ struct ScenarioResult {
   std::vector<std::string> failures;  // all runs' failures, prefixed with the run's params
   nlohmann::json matrix = nullptr;    // {"instances": [1,2,3,4]} as written, or null
   nlohmann::json expect = nlohmann::json::object();  // the expectations as written, for reports
+  double start_s = 0;  // since the harness run began (scenarios may overlap with --jobs)
   double duration_s = 0;
   std::vector<ScenarioRun> runs;
 };
@@ -128,6 +129,7 @@ struct RunReport {
   std::string finished_at;
   double duration_s = 0;
   bool interrupted = false;  // SIGINT/SIGTERM stopped the run; scenarios holds what ran
+  int jobs = 1;              // scenarios run at a time (memory-measuring ones always alone)
   std::int64_t harness_rss_before_kib = -1;
   std::int64_t harness_rss_after_kib = -1;
   std::int64_t harness_rss_peak_kib = -1;

@@ -1,7 +1,12 @@
 #include "harness/scenario_runner.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "harness/expect.hpp"
@@ -36,15 +41,17 @@ std::string run_folder(int ordinal, const nlohmann::json& params, bool warmup) {
 // Forwards the supervisor's callbacks to the progress display.
 class ProgressRelay : public ProcessObserver {
  public:
-  explicit ProgressRelay(RunProgress* progress) : progress_(progress) {}
+  ProgressRelay(const Scenario& scenario, RunProgress* progress)
+      : scenario_(scenario), progress_(progress) {}
   void on_event(int index, const Event& event) override {
-    if (progress_) progress_->event(index, event);
+    if (progress_) progress_->event(scenario_, index, event);
   }
   void on_exit(int index, const ProcessResult& result) override {
-    if (progress_) progress_->instance_exited(index, result);
+    if (progress_) progress_->instance_exited(scenario_, index, result);
   }
 
  private:
+  const Scenario& scenario_;
   RunProgress* progress_;
 };
 
@@ -69,6 +76,81 @@ void finish_status(ScenarioResult& result) {
     for (const auto& failure : run.failures) result.failures.push_back(prefix + repeat + failure);
   }
   result.status = result.failures.empty() ? "pass" : "fail";
+}
+
+void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
+                   RunProgress* progress,
+                   const std::function<void(std::size_t, ScenarioResult&&)>& on_done) {
+  jobs = std::max(jobs, 1);
+  const auto start = Clock::now();
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;
+  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
+  std::vector<std::thread> threads;
+
+  // Hands finished results to on_done outside the lock; call with `lock` held.
+  const auto deliver = [&](std::unique_lock<std::mutex>& lock) {
+    while (!finished.empty()) {
+      auto [index, result] = std::move(finished.front());
+      finished.pop_front();
+      lock.unlock();
+      on_done(index, std::move(result));
+      lock.lock();
+    }
+  };
+
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    const bool alone = jobs > 1 && measures_memory(scenarios[i]);
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      deliver(lock);
+      if (alone ? running == 0 : running < jobs) break;
+      changed.wait(lock, [&] { return !finished.empty(); });
+    }
+    if (runner.cancelled()) break;
+    ++running;
+    lock.unlock();
+    const auto job = [&, i] {
+      const double start_s = seconds_since(start);
+      ScenarioResult result;
+      try {
+        result = runner.run(scenarios[i], progress);
+      } catch (const std::exception& e) {  // out of memory: not the worker's doing
+        result.name = scenarios[i].name;
+        result.file = scenarios[i].file;
+        result.labels = scenarios[i].labels;
+        result.status = "error";
+        result.error = std::string("the harness could not run it: ") + e.what();
+      }
+      result.start_s = start_s;
+      std::lock_guard<std::mutex> guard(mutex);
+      finished.emplace_back(i, std::move(result));
+      --running;
+      changed.notify_all();
+    };
+    try {
+      threads.emplace_back(job);
+    } catch (const std::system_error&) {  // no thread to be had: run it here instead
+      job();
+    }
+    if (alone) {  // nothing starts beside it
+      lock.lock();
+      for (;;) {
+        deliver(lock);
+        if (running == 0) break;
+        changed.wait(lock, [&] { return !finished.empty(); });
+      }
+    }
+  }
+  std::unique_lock<std::mutex> lock(mutex);
+  for (;;) {
+    deliver(lock);
+    if (running == 0) break;
+    changed.wait(lock, [&] { return !finished.empty(); });
+  }
+  lock.unlock();
+  for (auto& t : threads) t.join();
 }
 
 ScenarioRunner::ScenarioRunner(Supervisor& supervisor, RunnerOptions options)
@@ -157,7 +239,7 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
   if (progress) {
     progress->run_started(scenario, point.params, repeat, warmup, point.run.instances);
   }
-  ProgressRelay relay(progress);
+  ProgressRelay relay(scenario, progress);
   const auto start = Clock::now();
   run.instances = supervisor_.run(specs, &relay);
   run.wall_s = seconds_since(start);

@@ -25,15 +25,16 @@ struct RunnerOptions {
   std::size_t tail_bytes = 64 * 1024;
 };
 
-// What the runner tells a progress display; called on the running thread.
+// What the runner tells a progress display; called on the thread that runs the scenario. With
+// parallel jobs several threads call the same display at once: it must lock.
 class RunProgress {
  public:
   virtual ~RunProgress() = default;
   virtual void scenario_started(const Scenario&, int /*runs*/) {}
   virtual void run_started(const Scenario&, const nlohmann::json& /*params*/, int /*repeat*/,
                            bool /*warmup*/, int /*instances*/) {}
-  virtual void event(int /*instance*/, const Event&) {}
-  virtual void instance_exited(int /*instance*/, const ProcessResult&) {}
+  virtual void event(const Scenario&, int /*instance*/, const Event&) {}
+  virtual void instance_exited(const Scenario&, int /*instance*/, const ProcessResult&) {}
   virtual void scenario_done(const ScenarioResult&) {}
 };
 
@@ -45,6 +46,8 @@ class ScenarioRunner {
   // output folder cannot be made ends with status "error".
   ScenarioResult run(const Scenario& scenario, RunProgress* progress = nullptr);
 
+  bool cancelled() const { return supervisor_.cancelled(); }
+
  private:
   ScenarioRun run_point(const Scenario& scenario, const RunPoint& point, int repeat, bool warmup,
                         const std::filesystem::path& run_dir, RunProgress* progress);
@@ -52,6 +55,17 @@ class ScenarioRunner {
   Supervisor& supervisor_;
   RunnerOptions options_;
 };
+
+// Runs `scenarios` with at most `jobs` of them at a time, started in the given order, each on a
+// thread of its own. A scenario that measures memory (measures_memory) runs alone: it waits for
+// the running ones to finish and nothing starts beside it, so its figures are as clean as with
+// jobs = 1. on_done(i, result) is called on the calling thread after scenario i finished, in
+// completion order; the caller rewrites its reports there. result.start_s is set (seconds since
+// the call). Stops starting scenarios once the supervisor is cancelled and returns after the
+// running ones ended. jobs < 1 counts as 1.
+void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
+                   RunProgress* progress,
+                   const std::function<void(std::size_t, ScenarioResult&&)>& on_done);
 
 // "instances=3 model=n" for a run's params; empty for none.
 std::string describe_params(const nlohmann::json& params);

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/escape.hpp"
+#include "harness/sampler.hpp"
 
 extern char** environ;
 
@@ -220,7 +221,8 @@ std::vector<std::string> processes_with(const std::string& token) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
     const std::string pid = entry.path().filename().string();
     if (pid.empty() || !std::isdigit(static_cast<unsigned char>(pid[0]))) continue;
-    std::string cmdline = read_text(entry.path() / "cmdline");
+    std::string cmdline;  // read(2): an ifstream iterator throws if the process exits mid-read
+    if (!harness::read_proc_file((entry.path() / "cmdline").c_str(), cmdline)) continue;
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
     if (cmdline.find(token) != std::string::npos) found.push_back(pid + ": " + cmdline);
   }
@@ -734,6 +736,111 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
   EXPECT_NE(child.err().find("interrupted"), std::string::npos) << child.err();
 
   // The worker's tree is gone; give a reparented process a moment to be reaped by init.
+  auto left = processes_with(token);
+  for (int k = 0; k < 100 && !left.empty(); ++k) {
+    std::this_thread::sleep_for(20ms);
+    left = processes_with(token);
+  }
+  EXPECT_TRUE(left.empty()) << left.front();
+}
+
+}  // namespace
+
+namespace {
+
+double end_s(const json& s) {
+  return s.at("start_s").get<double>() + s.at("duration_s").get<double>();
+}
+
+bool overlap(const json& a, const json& b) {
+  return a.at("start_s").get<double>() < end_s(b) && b.at("start_s").get<double>() < end_s(a);
+}
+
+TEST(cli_jobs_test, two_jobs_overlap_scenarios_but_memory_ones_run_alone) {
+  TempDir dir;
+  const Outcome o = run({(kData / "jobs").string(), "--jobs", "2"}, dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);  // jobs_fail fails
+  const json r = read_json(dir.path() / "report" / "report.json");
+  EXPECT_EQ(r.at("jobs"), 2);
+  // File order in every report, whatever order the jobs finished in.
+  EXPECT_EQ(scenario_names(r),
+            (std::vector<std::string>{"jobs_slow_a", "jobs_slow_b", "jobs_memory", "jobs_fail"}));
+  const json& a = scenario(r, "jobs_slow_a");
+  const json& b = scenario(r, "jobs_slow_b");
+  const json& m = scenario(r, "jobs_memory");
+  const json& f = scenario(r, "jobs_fail");
+  EXPECT_EQ(a.at("status"), "pass");
+  EXPECT_EQ(b.at("status"), "pass");
+  EXPECT_EQ(m.at("status"), "pass");
+  EXPECT_EQ(f.at("status"), "fail");
+  EXPECT_TRUE(overlap(a, b)) << a.at("start_s") << " " << b.at("start_s");
+  for (const json* other : {&a, &b, &f}) {
+    EXPECT_FALSE(overlap(m, *other)) << m.at("start_s") << " vs " << other->at("start_s");
+  }
+  const std::string md = read_text(dir.path() / "report" / "report.md");
+  EXPECT_NE(md.find("| jobs | 2 scenarios at a time"), std::string::npos) << md;
+  EXPECT_EQ(xmllint(dir.path() / "report" / "junit.xml"), 0);
+  EXPECT_NE(o.err.find("FAIL jobs_fail"), std::string::npos) << o.err;
+}
+
+TEST(cli_jobs_test, one_job_is_the_default_and_runs_scenarios_in_a_row) {
+  TempDir dir;
+  const Outcome o = run({(kData / "jobs").string()}, dir.path());
+  EXPECT_EQ(o.status, 1) << describe(o);
+  const json r = read_json(dir.path() / "report" / "report.json");
+  EXPECT_EQ(r.at("jobs"), 1);
+  const json& s = r.at("scenarios");
+  ASSERT_EQ(s.size(), 4u);
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    EXPECT_GE(s[i].at("start_s").get<double>(), end_s(s[i - 1])) << s[i].at("name");
+  }
+  EXPECT_EQ(read_text(dir.path() / "report" / "report.md").find("| jobs |"), std::string::npos);
+}
+
+TEST(cli_jobs_test, jobs_must_be_at_least_one) {
+  TempDir dir;
+  for (const char* bad : {"0", "-1", "two"}) {
+    const Outcome o = run({(kData / "jobs").string(), "--jobs", bad}, dir.path());
+    EXPECT_EQ(o.status, 2) << bad << "\n" << describe(o);
+    EXPECT_NE(o.err.find("--jobs"), std::string::npos) << o.err;
+    EXPECT_FALSE(fs::exists(dir.path() / "report" / "report.json"));
+  }
+}
+
+TEST(cli_jobs_test, sigint_stops_every_running_job_and_keeps_their_report) {
+  TempDir dir;
+  const std::string token = unique_token();
+  const fs::path report = dir.path() / "report";
+  Child child(
+      HARNESS_BINARY,
+      {"run", (kData / "interrupt_jobs").string(), "--jobs", "2", "--var",
+       "WORKERS=" + workers_dir(), "--var", "CLI_TOKEN=" + token, "--report-dir", report.string()},
+      dir.path(), dir.path());
+  const auto workers_alive = [&] {
+    int n = 0;
+    for (const auto& p : processes_with(token)) n += p.find("fault_worker") != std::string::npos;
+    return n;
+  };
+  const auto give_up = Clock::now() + 60s;
+  while (workers_alive() < 2 && Clock::now() < give_up) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(workers_alive(), 2) << "the two hanging workers never ran together\n" << child.err();
+  std::this_thread::sleep_for(300ms);
+
+  ASSERT_EQ(::kill(child.pid(), SIGINT), 0);
+  const std::optional<int> status = child.wait_for(15s);
+  ASSERT_TRUE(status.has_value()) << "the harness did not stop within 15 s of SIGINT";
+  EXPECT_EQ(*status, 130) << child.out() << child.err();
+
+  const json r = read_json(report / "report.json");
+  EXPECT_EQ(r.at("interrupted"), true);
+  EXPECT_EQ(scenario_names(r),
+            (std::vector<std::string>{"jobs_interrupt_hang_1", "jobs_interrupt_hang_2"}));
+  for (const auto& s : r.at("scenarios")) {
+    EXPECT_EQ(s.at("instances")[0].at("cancelled"), true) << s.at("name");
+  }
+  EXPECT_FALSE(fs::exists(report / "out" / "jobs_interrupt_after"));
+  EXPECT_EQ(xmllint(report / "junit.xml"), 0);
+
   auto left = processes_with(token);
   for (int k = 0; k < 100 && !left.empty(); ++k) {
     std::this_thread::sleep_for(20ms);
