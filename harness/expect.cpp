@@ -41,6 +41,7 @@ const std::vector<std::string> kKeys{"exit_code",
                                      "stderr_not_matches",
                                      "wall_time_max",
                                      "ready_time_max",
+                                     "kill_latency_max",
                                      "peak_rss_max",
                                      "peak_pss_max",
                                      "peak_uss_max",
@@ -470,6 +471,15 @@ class InstanceJudge {
         fail("ready_time_max expected <= " + format_duration(*x_.ready_time_max) + ", got " +
              format_seconds(*p_.ready_ms / 1000.0));
     }
+    if (x_.kill_latency_max) {
+      if (!p_.kill_latency_ms)
+        fail("kill_latency_max expected <= " + format_duration(*x_.kill_latency_max) +
+             ", got no kill (the harness did not have to stop the worker)");
+      else if (*p_.kill_latency_ms > static_cast<double>(x_.kill_latency_max->count()))
+        fail("kill_latency_max expected <= " + format_duration(*x_.kill_latency_max) + ", got " +
+             format_seconds(*p_.kill_latency_ms / 1000.0) + " (" +
+             (p_.kill_signal.empty() ? std::string("tree") : p_.kill_signal) + ")");
+    }
     const auto& m = p_.memory;
     check_kib("peak_rss_max", x_.peak_rss_max_kib, m.peak_rss_kib, true);
     check_kib("peak_pss_max", x_.peak_pss_max_kib, m.peak_pss_kib, true);
@@ -638,6 +648,8 @@ Expect parse_expect(YamlReader& r, const YAML::Node& node, const YAML::Mark& whe
       x.wall_time_max = r.duration(e, 1ms, day);
     } else if (k == "ready_time_max") {
       x.ready_time_max = r.duration(e, 1ms, day);
+    } else if (k == "kill_latency_max") {
+      x.kill_latency_max = r.duration(e, 1ms, day);
     } else if (k == "peak_rss_max") {
       x.peak_rss_max_kib = kib(r.size(e));
     } else if (k == "peak_pss_max") {

@@ -66,6 +66,8 @@ struct Expect {
   std::optional<Pattern> error_message;   // ... and a "message" matching this
   std::vector<Pattern> stdout_matches, stdout_not_matches, stderr_matches, stderr_not_matches;
   std::optional<std::chrono::milliseconds> wall_time_max, ready_time_max;
+  // Deadline (or the end of the grace period when SIGKILL was needed) to the whole tree gone.
+  std::optional<std::chrono::milliseconds> kill_latency_max;
   std::optional<std::int64_t> peak_rss_max_kib, peak_pss_max_kib, peak_uss_max_kib;
   std::optional<std::int64_t> memory_added_max_kib, memory_added_min_kib;  // ready - baseline
   std::optional<int> leftover_processes;

@@ -211,6 +211,21 @@ TEST(expect_test, times) {
             Failures{"instance 0: ready_time_max expected <= 100ms, got no ready event"});
 }
 
+TEST(expect_test, kill_latency) {
+  ProcessResult killed = good();
+  killed.timed_out = true;
+  killed.exit_code.reset();
+  killed.signal = 9;
+  killed.kill_signal = "SIGKILL";
+  killed.kill_latency_ms = 3.5;
+  EXPECT_EQ(judge("  kill_latency_max: 100ms\n", killed), Failures{});
+  EXPECT_EQ(judge("  kill_latency_max: 2ms\n", killed),
+            Failures{"instance 0: kill_latency_max expected <= 2ms, got 3.5ms (SIGKILL)"});
+  EXPECT_EQ(judge("  kill_latency_max: 100ms\n", good()),
+            Failures{"instance 0: kill_latency_max expected <= 100ms, got no kill (the harness "
+                     "did not have to stop the worker)"});
+}
+
 TEST(expect_test, memory_peaks_and_added) {
   EXPECT_EQ(judge("  peak_rss_max: 300MiB\n  peak_pss_max: 250MiB\n  peak_uss_max: 1GiB\n", good()),
             Failures{});
