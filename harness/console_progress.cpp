@@ -2,6 +2,7 @@
 
 #include "harness/units.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,6 +84,11 @@ void ConsoleProgress::redraw() {
            std::to_string(active_.size()) + " scenarios:";
     for (const auto& a : active_) line += "  " + describe(a, false) + ";";
     line.pop_back();
+  }
+  // A line wider than the terminal wraps, and "\r" then redraws only its last part.
+  winsize ws{};
+  if (::ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && line.size() >= ws.ws_col) {
+    line.resize(ws.ws_col - 1);
   }
   clear_line();
   std::fputs(line.c_str(), out_);
