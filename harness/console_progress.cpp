@@ -55,7 +55,10 @@ std::string ConsoleProgress::describe(const Active& a, bool alone) const {
     std::string line = a.name;
     if (a.runs > 1) line += " run " + std::to_string(a.run_index) + "/" + std::to_string(a.runs);
     line += " " + running;
-    if (total > 0) line += " " + std::to_string(static_cast<int>(100 * done / total)) + "%";
+    if (total > 0) {
+      line +=
+          " " + std::to_string(static_cast<int>(100 * std::clamp(done / total, 0.0, 1.0))) + "%";
+    }
     return line;
   }
   const double elapsed = std::chrono::duration<double>(Clock::now() - a.start).count();
@@ -66,9 +69,11 @@ std::string ConsoleProgress::describe(const Active& a, bool alone) const {
   line += "  " + running + "  " + format_seconds(elapsed);
   if (total > 0) {
     const int width = 20;
-    const int filled = static_cast<int>(width * (done / total) + 0.5);
+    // A worker may report done > total or negative counts; the bar must not throw for it.
+    const double share = std::clamp(done / total, 0.0, 1.0);
+    const int filled = static_cast<int>(width * share + 0.5);
     line += "  [" + std::string(filled, '#') + std::string(width - filled, '.') + "] " +
-            std::to_string(static_cast<int>(100 * done / total)) + "%";
+            std::to_string(static_cast<int>(100 * share)) + "%";
   }
   return line;
 }

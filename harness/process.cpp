@@ -57,6 +57,8 @@ std::string errno_text(int err) {
   return std::strerror(err);
 }
 
+constexpr int kPidfdIdType = 3;  // P_PIDFD (Linux 5.4); glibc 2.36's <sys/wait.h> lacks it
+
 int pidfd_open(int pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
@@ -108,6 +110,7 @@ class VforkLauncher : public bp::posix::default_launcher {
       bp::posix::detail::on_error(*this, exe, argv, ec, inits...);
       return -1;
     }
+    const long max_fd = ::sysconf(_SC_OPEN_MAX);  // for the child, which may not call it
     sigset_t all, old;
     sigfillset(&all);
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -117,7 +120,10 @@ class VforkLauncher : public bp::posix::default_launcher {
     if (pid == 0) {
       error_code cec = bp::posix::detail::on_exec_setup(*this, exe, argv, inits...);
       if (!cec) {
-        ::syscall(SYS_close_range, 3U, ~0U, 0U);  // our fds are O_CLOEXEC; others may not be
+        // Our fds are O_CLOEXEC; others (a library's, another thread's) may not be.
+        if (::syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {  // before Linux 5.9, or seccomp
+          for (long fd = 3; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+        }
         ::execve(path, const_cast<char* const*>(argv), const_cast<char* const*>(env));
         child_errno = errno;
       } else {
@@ -179,9 +185,9 @@ std::vector<int> own_children() {
   if (!d) return out;
   while (dirent* e = ::readdir(d.get())) {
     if (e->d_name[0] == '.') continue;
-    std::ifstream f(dir + "/" + e->d_name + "/children");
-    int pid;
-    while (f >> pid) out.push_back(pid);
+    std::string text;
+    if (!read_proc_file((dir + "/" + e->d_name + "/children").c_str(), text)) continue;
+    for (int pid : parse_children(text)) out.push_back(pid);
   }
   return out;
 }
@@ -200,13 +206,26 @@ int pgid_of(int pid) {
 }
 
 std::string environ_token(int pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/environ");
-  std::string entry;
-  std::string prefix = std::string(kTokenVar) + "=";
-  while (std::getline(f, entry, '\0'))
-    if (entry.starts_with(prefix)) return entry.substr(prefix.size());
+  std::string env;
+  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/environ").c_str(), env)) return {};
+  const std::string prefix = std::string(kTokenVar) + "=";
+  std::size_t at = 0;
+  while (at < env.size()) {
+    std::size_t end = env.find('\0', at);
+    if (end == std::string::npos) end = env.size();
+    if (env.compare(at, prefix.size(), prefix) == 0) {
+      return env.substr(at + prefix.size(), end - at - prefix.size());
+    }
+    at = end + 1;
+  }
   return {};
 }
+
+// Reaps a dead descendant if it was reparented to us, through its pidfd: waiting by pid number
+// could reap an unrelated child of another batch that got the number after this one was reaped
+// elsewhere.
+struct Tracked;
+void reap_if_ours(const Tracked& t);
 
 struct Tracked {
   Fd pidfd;
@@ -214,6 +233,12 @@ struct Tracked {
   bool dead = false;
   bool sent_kill = false;
 };
+
+void reap_if_ours(const Tracked& t) {
+  siginfo_t info{};
+  ::waitid(static_cast<idtype_t>(kPidfdIdType), static_cast<id_t>(t.pidfd.fd), &info,
+           WEXITED | WNOHANG);
+}
 
 class Batch;
 
@@ -283,7 +308,11 @@ class Batch {
           std::to_string(::getpid()) + "." + std::to_string(seq) + "." + std::to_string(i);
     }
     int dup = ::fcntl(wake_fd, F_DUPFD_CLOEXEC, 0);
-    if (dup >= 0) wake_.assign(dup);
+    if (dup < 0) {  // out of fds: a batch that cannot see cancel() must not run
+      throw std::system_error(errno, std::generic_category(),
+                              "cannot watch for cancellation (dup of the eventfd)");
+    }
+    wake_.assign(dup);
   }
 
   std::vector<ProcessResult> run() {
@@ -293,7 +322,9 @@ class Batch {
       Instance& in = *ip;
       in.start_timer.expires_at(batch_start_ + in.spec.start_delay);
       in.start_timer.async_wait([this, &in](error_code ec) {
-        if (!ec) start(in);
+        // A cancel handled in the same round as the expiry finished the instance after this
+        // handler was queued: cancelling the timer then no longer turns it into an error.
+        if (!ec && !in.finished) start(in);
       });
     }
     if (wake_.is_open() && remaining_ > 0) arm_wake();
@@ -639,7 +670,7 @@ class Batch {
       auto it = in.known.find(pid);
       if (it == in.known.end()) return;
       it->second.dead = true;
-      ::waitpid(pid, nullptr, WNOHANG);  // reaps it if it was reparented to us
+      reap_if_ours(it->second);
       check_tree_gone(in);
     });
   }
@@ -757,7 +788,7 @@ class Batch {
       for (auto& [p, t] : in.known)
         if (!t.dead) return;
     }
-    for (auto& [p, t] : in.known) ::waitpid(p, nullptr, WNOHANG);
+    for (auto& [p, t] : in.known) reap_if_ours(t);
     if (in.kill_ref) in.res.kill_latency_ms = ms_between(*in.kill_ref, Clock::now());
     in.grace_timer.cancel();
     for (auto& [p, t] : in.known) {

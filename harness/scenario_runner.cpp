@@ -88,6 +88,7 @@ void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenario
   int running = 0;
   std::deque<std::pair<std::size_t, ScenarioResult>> finished;
   std::vector<std::thread> threads;
+  threads.reserve(scenarios.size());  // no reallocation (and no bad_alloc) once threads run
 
   // Hands finished results to on_done outside the lock; call with `lock` held.
   const auto deliver = [&](std::unique_lock<std::mutex>& lock) {
