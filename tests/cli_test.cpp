@@ -229,6 +229,34 @@ std::vector<std::string> processes_with(const std::string& token) {
   return found;
 }
 
+// Waits until `count` fault_workers carrying `token` run; false after 60 s.
+bool wait_for_workers(const std::string& token, int count) {
+  const auto running = [&] {
+    int n = 0;
+    for (const auto& p : processes_with(token)) n += p.find("fault_worker") != std::string::npos;
+    return n;
+  };
+  const auto give_up = Clock::now() + 60s;
+  while (running() < count && Clock::now() < give_up) std::this_thread::sleep_for(20ms);
+  return running() >= count;
+}
+
+// Sends SIGINT to the harness and waits for it: its exit status, nullopt after 15 s.
+std::optional<int> interrupt(Child& child) {
+  if (::kill(child.pid(), SIGINT) != 0) return std::nullopt;
+  return child.wait_for(15s);
+}
+
+// What still runs carrying `token`, after giving reparented processes 2 s to be reaped by init.
+std::vector<std::string> left_with(const std::string& token) {
+  auto left = processes_with(token);
+  for (int k = 0; k < 100 && !left.empty(); ++k) {
+    std::this_thread::sleep_for(20ms);
+    left = processes_with(token);
+  }
+  return left;
+}
+
 // "FILE.yaml:LINE:COL: error: MESSAGE" with numbers for LINE and COL and a message.
 bool is_located_error(const std::string& line) {
   const std::size_t yaml = line.find(".yaml:");
@@ -708,20 +736,11 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
               dir.path(), dir.path());
 
   // Wait for the hanging worker (the only fault_worker carrying the token) to be alive.
-  const auto worker_alive = [&] {
-    for (const auto& p : processes_with(token)) {
-      if (p.find("fault_worker") != std::string::npos) return true;
-    }
-    return false;
-  };
-  const auto give_up = Clock::now() + 60s;
-  while (!worker_alive() && Clock::now() < give_up) std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(worker_alive()) << "the worker never started\n" << child.err();
+  ASSERT_TRUE(wait_for_workers(token, 1)) << "the worker never started\n" << child.err();
   ASSERT_TRUE(fs::exists(report / "report.json"));
   std::this_thread::sleep_for(500ms);
 
-  ASSERT_EQ(::kill(child.pid(), SIGINT), 0);
-  const std::optional<int> status = child.wait_for(15s);
+  const std::optional<int> status = interrupt(child);
   ASSERT_TRUE(status.has_value()) << "the harness did not stop within 15 s of SIGINT";
   EXPECT_EQ(*status, 130) << child.out() << child.err();
 
@@ -735,12 +754,7 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
   EXPECT_EQ(xmllint(report / "junit.xml"), 0);
   EXPECT_NE(child.err().find("interrupted"), std::string::npos) << child.err();
 
-  // The worker's tree is gone; give a reparented process a moment to be reaped by init.
-  auto left = processes_with(token);
-  for (int k = 0; k < 100 && !left.empty(); ++k) {
-    std::this_thread::sleep_for(20ms);
-    left = processes_with(token);
-  }
+  const auto left = left_with(token);  // the worker's tree is gone
   EXPECT_TRUE(left.empty()) << left.front();
 }
 
@@ -816,18 +830,11 @@ TEST(cli_jobs_test, sigint_stops_every_running_job_and_keeps_their_report) {
       {"run", (kData / "interrupt_jobs").string(), "--jobs", "2", "--var",
        "WORKERS=" + workers_dir(), "--var", "CLI_TOKEN=" + token, "--report-dir", report.string()},
       dir.path(), dir.path());
-  const auto workers_alive = [&] {
-    int n = 0;
-    for (const auto& p : processes_with(token)) n += p.find("fault_worker") != std::string::npos;
-    return n;
-  };
-  const auto give_up = Clock::now() + 60s;
-  while (workers_alive() < 2 && Clock::now() < give_up) std::this_thread::sleep_for(20ms);
-  ASSERT_EQ(workers_alive(), 2) << "the two hanging workers never ran together\n" << child.err();
+  ASSERT_TRUE(wait_for_workers(token, 2)) << "the two hanging workers never ran together\n"
+                                          << child.err();
   std::this_thread::sleep_for(300ms);
 
-  ASSERT_EQ(::kill(child.pid(), SIGINT), 0);
-  const std::optional<int> status = child.wait_for(15s);
+  const std::optional<int> status = interrupt(child);
   ASSERT_TRUE(status.has_value()) << "the harness did not stop within 15 s of SIGINT";
   EXPECT_EQ(*status, 130) << child.out() << child.err();
 
@@ -841,11 +848,7 @@ TEST(cli_jobs_test, sigint_stops_every_running_job_and_keeps_their_report) {
   EXPECT_FALSE(fs::exists(report / "out" / "jobs_interrupt_after"));
   EXPECT_EQ(xmllint(report / "junit.xml"), 0);
 
-  auto left = processes_with(token);
-  for (int k = 0; k < 100 && !left.empty(); ++k) {
-    std::this_thread::sleep_for(20ms);
-    left = processes_with(token);
-  }
+  const auto left = left_with(token);
   EXPECT_TRUE(left.empty()) << left.front();
 }
 

@@ -411,18 +411,7 @@ TEST(process_test, observer_sees_starts_events_and_exits) {
   EXPECT_EQ(obs.events, static_cast<int>(rs[0].events.size() + rs[1].events.size()));
 }
 
-}  // namespace
-}  // namespace harness
-
 // --jobs: several threads run batches on one Supervisor at the same time.
-
-namespace harness {
-namespace {
-
-using namespace std::chrono_literals;
-using test::alive;
-using test::fault;
-using test::survivors;
 
 TEST(process_concurrent_test, escaped_grandchildren_go_to_their_own_batch) {
   Supervisor sup;
