@@ -83,75 +83,97 @@ void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenario
                    const std::function<void(std::size_t, ScenarioResult&&)>& on_done) {
   jobs = std::max(jobs, 1);
   const auto start = Clock::now();
-  std::mutex mutex;
-  std::condition_variable changed;
-  int running = 0;
-  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
-  std::vector<std::thread> threads;
-  threads.reserve(scenarios.size());  // no reallocation (and no bad_alloc) once threads run
-
-  // Hands finished results to on_done outside the lock; call with `lock` held.
-  const auto deliver = [&](std::unique_lock<std::mutex>& lock) {
-    while (!finished.empty()) {
-      auto [index, result] = std::move(finished.front());
-      finished.pop_front();
-      lock.unlock();
-      on_done(index, std::move(result));
-      lock.lock();
+  const auto run_one = [&](std::size_t i) {
+    const double start_s = seconds_since(start);
+    ScenarioResult result;
+    try {
+      result = runner.run(scenarios[i], progress);
+    } catch (const std::exception& e) {  // out of memory or fds: not the worker's doing
+      result.name = scenarios[i].name;
+      result.file = scenarios[i].file;
+      result.labels = scenarios[i].labels;
+      result.status = "error";
+      result.error = std::string("the harness could not run it: ") + e.what();
     }
+    result.start_s = start_s;
+    return result;
   };
 
-  for (std::size_t i = 0; i < scenarios.size(); ++i) {
-    const bool alone = jobs > 1 && measures_memory(scenarios[i]);
+  if (jobs == 1) {  // on this thread, as simple as it gets
+    for (std::size_t i = 0; i < scenarios.size() && !runner.cancelled(); ++i) {
+      on_done(i, run_one(i));
+    }
+    return;
+  }
+
+  // A pool of `jobs` threads that live for the whole run: libproc2 keeps per-thread buffers
+  // (~260 KiB once a thread read smaps) that are lost when a thread ends, so a thread per
+  // scenario would grow the harness with every scenario.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;  // handed to the pool and not yet finished
+  bool closing = false;
+  std::deque<std::size_t> ready;
+  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
+
+  const auto work = [&] {
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
-      deliver(lock);
-      if (alone ? running == 0 : running < jobs) break;
-      changed.wait(lock, [&] { return !finished.empty(); });
-    }
-    if (runner.cancelled()) break;
-    ++running;
-    lock.unlock();
-    const auto job = [&, i] {
-      const double start_s = seconds_since(start);
-      ScenarioResult result;
-      try {
-        result = runner.run(scenarios[i], progress);
-      } catch (const std::exception& e) {  // out of memory: not the worker's doing
-        result.name = scenarios[i].name;
-        result.file = scenarios[i].file;
-        result.labels = scenarios[i].labels;
-        result.status = "error";
-        result.error = std::string("the harness could not run it: ") + e.what();
-      }
-      result.start_s = start_s;
-      std::lock_guard<std::mutex> guard(mutex);
+      changed.wait(lock, [&] { return closing || !ready.empty(); });
+      if (ready.empty()) return;
+      const std::size_t i = ready.front();
+      ready.pop_front();
+      lock.unlock();
+      ScenarioResult result = run_one(i);
+      lock.lock();
       finished.emplace_back(i, std::move(result));
       --running;
       changed.notify_all();
-    };
+    }
+  };
+  std::vector<std::thread> pool;
+  const std::size_t threads = std::min<std::size_t>(jobs, scenarios.size());
+  for (std::size_t t = 0; t < threads; ++t) {
     try {
-      threads.emplace_back(job);
-    } catch (const std::system_error&) {  // no thread to be had: run it here instead
-      job();
-    }
-    if (alone) {  // nothing starts beside it
-      lock.lock();
-      for (;;) {
-        deliver(lock);
-        if (running == 0) break;
-        changed.wait(lock, [&] { return !finished.empty(); });
-      }
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {  // fewer threads than asked: run with what we have
+      if (pool.empty()) throw;
+      jobs = static_cast<int>(pool.size());
+      break;
     }
   }
+
   std::unique_lock<std::mutex> lock(mutex);
-  for (;;) {
-    deliver(lock);
-    if (running == 0) break;
-    changed.wait(lock, [&] { return !finished.empty(); });
+  // Hands finished results to on_done on this thread, outside the lock, and waits until
+  // `may_go` holds.
+  const auto wait_until = [&](const auto& may_go) {
+    for (;;) {
+      while (!finished.empty()) {
+        auto [index, result] = std::move(finished.front());
+        finished.pop_front();
+        lock.unlock();
+        on_done(index, std::move(result));
+        lock.lock();
+      }
+      if (may_go()) return;
+      changed.wait(lock, [&] { return !finished.empty(); });
+    }
+  };
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    // A memory-measuring scenario waits for the machine to be its own, and keeps it.
+    const bool alone = measures_memory(scenarios[i]);
+    wait_until([&] { return alone ? running == 0 : running < jobs; });
+    if (runner.cancelled()) break;
+    ++running;
+    ready.push_back(i);
+    changed.notify_all();
+    if (alone) wait_until([&] { return running == 0; });
   }
+  wait_until([&] { return running == 0; });
+  closing = true;
+  changed.notify_all();
   lock.unlock();
-  for (auto& t : threads) t.join();
+  for (auto& t : pool) t.join();
 }
 
 ScenarioRunner::ScenarioRunner(Supervisor& supervisor, RunnerOptions options)

@@ -56,13 +56,13 @@ class ScenarioRunner {
   RunnerOptions options_;
 };
 
-// Runs `scenarios` with at most `jobs` of them at a time, started in the given order, each on a
-// thread of its own. A scenario that measures memory (measures_memory) runs alone: it waits for
-// the running ones to finish and nothing starts beside it, so its figures are as clean as with
-// jobs = 1. on_done(i, result) is called on the calling thread after scenario i finished, in
-// completion order; the caller rewrites its reports there. result.start_s is set (seconds since
-// the call). Stops starting scenarios once the supervisor is cancelled and returns after the
-// running ones ended. jobs < 1 counts as 1.
+// Runs `scenarios` with at most `jobs` of them at a time, started in the given order: jobs = 1
+// on the calling thread, more on a pool of `jobs` threads. A scenario that measures memory
+// (measures_memory) runs alone: it waits for the running ones to finish and nothing starts
+// beside it, so its figures are as clean as with jobs = 1. on_done(i, result) is called on the
+// calling thread after scenario i finished, in completion order; the caller rewrites its reports
+// there. result.start_s is set (seconds since the call). Stops starting scenarios once the
+// supervisor is cancelled and returns after the running ones ended. jobs < 1 counts as 1.
 void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
                    RunProgress* progress,
                    const std::function<void(std::size_t, ScenarioResult&&)>& on_done);
