@@ -70,7 +70,22 @@ Concurrent concurrent_memory(const json& instances, int run_index) {
     auto wall = number_at(inst, "wall_s");
     const json& samples = object_at(inst, "memory").value("samples", json::array());
     if (!offset || !wall || !samples.is_array()) return {};
-    spans.emplace_back(*offset, *offset + *wall * 1000.0);
+    // The window ends when the first worker is done: at its last `result` event when it sent
+    // one, since it then frees its memory and unmaps the pages it shared while it exits (a
+    // sibling sampled then reads them as its own: +53 MiB of USS measured at N=2), else at exit.
+    // (A --serve worker sends a result per job: the last one counts.)
+    std::optional<double> last_result;
+    if (const auto events = inst.find("events"); events != inst.end() && events->is_array()) {
+      for (const json& e : *events) {
+        const json* body = e.is_object() && e.contains("body") ? &e["body"] : nullptr;
+        if (body && body->is_object() && body->value("event", "") == "result" &&
+            e.value("t_ms", json()).is_number()) {
+          last_result = std::max(last_result.value_or(0.0), e["t_ms"].get<double>());
+        }
+      }
+    }
+    const double exit = *offset + *wall * 1000.0;
+    spans.emplace_back(*offset, last_result ? std::min(exit, *offset + *last_result) : exit);
     per.emplace_back();
     for (const json& s : samples) {
       if (!s.is_array() || s.size() < 4 || !s[0].is_number() || !s[2].is_number()) continue;

@@ -13,8 +13,10 @@
 // different times, and once its siblings are gone the survivor is the only mapper of the library
 // pages they shared, so its PSS and USS jump by that shared part (measured: +50 MiB of OpenCV
 // per yolo_worker). The concurrent figures look only at samples taken while all workers of the
-// run were alive (spawn_offset_ms + t_ms, up to the first exit) and sum PSS at the same instant,
-// holding each worker's latest PSS sample: that is the physical memory the group occupied.
+// run were alive and busy (spawn_offset_ms + t_ms, up to the first worker's `result` event, or
+// its exit without one: a worker frees and unmaps while it exits, before it is reaped) and sum
+// PSS at the same instant, holding each worker's latest PSS sample: that is the physical memory
+// the group occupied.
 
 #include <filesystem>
 #include <optional>

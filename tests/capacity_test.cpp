@@ -263,3 +263,53 @@ TEST(capacity_test, command_line_units) {
 
 }  // namespace
 }  // namespace harness
+
+namespace harness {
+namespace {
+
+// One instance of run 0 in report.json: samples [t_ms, rss, pss, uss] and optional result time.
+json instance(double offset_ms, double wall_s, const std::vector<std::vector<double>>& samples,
+              std::optional<double> result_ms) {
+  json inst = {{"run", 0}, {"spawn_offset_ms", offset_ms}, {"wall_s", wall_s}};
+  inst["memory"]["samples"] = samples;
+  inst["events"] = json::array();
+  if (result_ms) {
+    inst["events"].push_back({{"t_ms", *result_ms}, {"body", {{"event", "result"}}}});
+  }
+  return inst;
+}
+
+RunFields only_run(const json& instances) {
+  const json report = {{"schema", 1},
+                       {"scenarios",
+                        {{{"name", "s"},
+                          {"runs", {{{"params", {{"instances", 2}}}, {"metrics", json::object()}}}},
+                          {"instances", instances}}}}};
+  return read_report_fields(report).scenarios.at(0).runs.at(0);
+}
+
+TEST(capacity_test, concurrent_window_ends_at_the_first_result_not_at_the_first_exit) {
+  // Worker A sends its result at 900 ms and exits at 1000 ms; while it tears down, B reads its
+  // share of the libraries as private (USS 150 at 950 ms). That sample must not count.
+  const json instances = json::array(
+      {instance(0, 1.0, {{100, 200, 100, 80}, {500, 200, 110, 80}, {990, 120, 60, 40}}, 900.0),
+       instance(0, 2.0, {{100, 200, 100, 80}, {500, 200, 110, 82}, {950, 200, 160, 150}},
+                1900.0)});
+  const RunFields r = only_run(instances);
+  ASSERT_TRUE(r.concurrent_uss_per_worker_kib.has_value());
+  EXPECT_DOUBLE_EQ(*r.concurrent_uss_per_worker_kib, 81.0);  // peaks 80 and 82, before 900 ms
+  ASSERT_TRUE(r.concurrent_pss_kib.has_value());
+  EXPECT_DOUBLE_EQ(*r.concurrent_pss_kib, 220.0);  // 110 + 110 at 500 ms
+}
+
+TEST(capacity_test, concurrent_window_without_result_events_ends_at_the_first_exit) {
+  const json instances =
+      json::array({instance(0, 1.0, {{100, 200, 100, 80}, {990, 120, 60, 40}}, std::nullopt),
+                   instance(0, 2.0, {{100, 200, 100, 80}, {950, 200, 160, 150}}, std::nullopt)});
+  const RunFields r = only_run(instances);
+  ASSERT_TRUE(r.concurrent_uss_per_worker_kib.has_value());
+  EXPECT_DOUBLE_EQ(*r.concurrent_uss_per_worker_kib, (80.0 + 150.0) / 2);
+}
+
+}  // namespace
+}  // namespace harness
