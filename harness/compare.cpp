@@ -41,7 +41,9 @@ struct Sample {
   }
 };
 
-double threshold_for(const Thresholds& t, const std::string& metric, MetricClass cls) {
+double threshold_for(const Thresholds& t, const std::string& run, const std::string& metric,
+                     MetricClass cls) {
+  if (auto it = t.per_run.find(run); it != t.per_run.end()) return it->second;
   if (auto it = t.per_metric.find(metric); it != t.per_metric.end()) return it->second;
   switch (cls) {
     case MetricClass::time: return t.time;
@@ -59,7 +61,7 @@ MetricChange judge(std::string scenario, std::string run, std::string metric, st
   c.metric = std::move(metric);
   c.unit = std::move(unit);
   c.higher_is_better = cls == MetricClass::throughput;
-  c.threshold_pct = threshold_for(t, c.metric, cls) * 100.0;
+  c.threshold_pct = threshold_for(t, c.run, c.metric, cls) * 100.0;
   c.base_n = base.n;
   c.new_n = cand.n;
   if (base.values.empty() || cand.values.empty()) {
@@ -277,10 +279,20 @@ Thresholds parse_thresholds(std::string_view text, std::string_view source) {
         }
         t.per_metric[metric] = percent_at(mv.second, source, metric);
       }
+    } else if (key == "per_run") {
+      if (!v.IsMap())
+        throw std::runtime_error(mark(v, source) +
+                                 ": per_run must map benchmark names or run params to "
+                                 "percentages, e.g. {\"BM_SampleSmaps/1\": 100%}");
+      for (const auto& rv : v) {
+        const std::string run = rv.first.as<std::string>();
+        t.per_run[run] = percent_at(rv.second, source, run);
+      }
     } else {
-      throw std::runtime_error(fmt::format(
-          "{}: unknown key \"{}\"; known keys: time, throughput, memory, noise_k, per_metric",
-          mark(kv.first, source), key));
+      throw std::runtime_error(
+          fmt::format("{}: unknown key \"{}\"; known keys: time, throughput, memory, noise_k, "
+                      "per_metric, per_run",
+                      mark(kv.first, source), key));
     }
   }
   return t;

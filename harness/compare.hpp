@@ -29,6 +29,8 @@
 //   memory: 5%         # memory_added_kib, peak_rss_kib              (default 5 %)
 //   noise_k: 2
 //   per_metric: {ready_ms_p50: 25%}   # by metric name, overrides the class value
+//   per_run: {"BM_SampleSmaps/1": 100%, "instances=4 model=n": 50%}
+//                      # by run (a benchmark's name or a run's params), overrides both above
 // Percentages are written "10%" or as a plain number of percent (10). Unknown keys are errors.
 //
 // Scenarios, runs or benchmarks present in only one file are listed, not errors.
@@ -50,6 +52,7 @@ struct Thresholds {
   double memory = 0.05;
   double noise_k = 2.0;
   std::map<std::string, double> per_metric;
+  std::map<std::string, double> per_run;  // benchmark name or "instances=4 model=n"
 };
 
 // Throw std::runtime_error naming the source (file:line:col where yaml-cpp knows it).

@@ -293,8 +293,7 @@ TEST(capacity_test, concurrent_window_ends_at_the_first_result_not_at_the_first_
   // share of the libraries as private (USS 150 at 950 ms). That sample must not count.
   const json instances = json::array(
       {instance(0, 1.0, {{100, 200, 100, 80}, {500, 200, 110, 80}, {990, 120, 60, 40}}, 900.0),
-       instance(0, 2.0, {{100, 200, 100, 80}, {500, 200, 110, 82}, {950, 200, 160, 150}},
-                1900.0)});
+       instance(0, 2.0, {{100, 200, 100, 80}, {500, 200, 110, 82}, {950, 200, 160, 150}}, 1900.0)});
   const RunFields r = only_run(instances);
   ASSERT_TRUE(r.concurrent_uss_per_worker_kib.has_value());
   EXPECT_DOUBLE_EQ(*r.concurrent_uss_per_worker_kib, 81.0);  // peaks 80 and 82, before 900 ms

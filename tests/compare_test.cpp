@@ -120,6 +120,22 @@ TEST(compare_test, thresholds_file_loosens_the_gate) {
   EXPECT_FALSE(c.regressed);
 }
 
+TEST(compare_test, per_run_threshold_loosens_one_benchmark_only) {
+  const Thresholds t = parse_thresholds("per_run: {\"BM_Parse\": 30%}\n", "t.yaml");
+  EXPECT_DOUBLE_EQ(t.per_run.at("BM_Parse"), 0.30);
+  const Comparison c = compare_benchmarks(read_json_file(data("base_bench.json")),
+                                          read_json_file(data("new_bench.json")), t);
+  const MetricChange& parse = find(c, "benchmarks", "real_time", "BM_Parse");
+  EXPECT_NEAR(parse.change_pct, 25.0, 1e-9);
+  EXPECT_DOUBLE_EQ(parse.threshold_pct, 30.0);
+  EXPECT_EQ(parse.status, ChangeStatus::ok);  // +25 % < 30 % for this benchmark alone
+  EXPECT_DOUBLE_EQ(find(c, "benchmarks", "real_time", "BM_Units").threshold_pct, 10.0);
+  // The same file gates a report's run by its params label.
+  const Comparison r = reports(parse_thresholds("per_run: {instances=1: 25%}\n"));
+  EXPECT_EQ(find(r, "single", "wall_s").status, ChangeStatus::ok);  // +20 % < 25 %
+  EXPECT_THROW(parse_thresholds("per_run: [BM_Parse]\n"), std::runtime_error);
+}
+
 TEST(compare_test, thresholds_errors_name_the_place) {
   try {
     parse_thresholds("time: 10%\nmemroy: 5%\n", "t.yaml");
