@@ -275,12 +275,16 @@ json capacity_series(const json& report) {
   return out;
 }
 
+bool is_concurrency_sweep(const json& matrix) {
+  if (!matrix.is_object()) return false;
+  const auto n = matrix.find("instances");
+  return n != matrix.end() && n->is_array() && n->size() >= 2;
+}
+
 json scenario_capacity(const json& scenario) {
-  if (!scenario.is_object()) return nullptr;
-  auto m = scenario.find("matrix");
-  if (m == scenario.end() || !m->is_object()) return nullptr;
-  auto n = m->find("instances");
-  if (n == m->end() || !n->is_array() || n->size() < 2) return nullptr;
+  if (!scenario.is_object() || !is_concurrency_sweep(scenario.value("matrix", json()))) {
+    return nullptr;
+  }
   const json report = {{"schema", 1}, {"scenarios", json::array({scenario})}};
   return {{"series", capacity_series(report)}};
 }

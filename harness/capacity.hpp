@@ -98,6 +98,9 @@ std::vector<CapacitySeries> extract_sweeps(const nlohmann::json& report);
 // largest N, which is then returned. Unknown when some point has no throughput.
 std::optional<int> find_knee(const CapacitySeries& s, double gain, bool* found);
 
+// Whether a scenario's matrix (as written) varies `instances` over 2 values or more.
+bool is_concurrency_sweep(const nlohmann::json& matrix);
+
 // A scenario of report.json as {"series": capacity series (below)}, or null when it is not a
 // concurrency sweep. For report.json itself, written while the run goes on.
 nlohmann::json scenario_capacity(const nlohmann::json& scenario);

@@ -220,6 +220,25 @@ double percent_at(const YAML::Node& node, std::string_view source, const std::st
   }
 }
 
+// A mapping of names to percentages; with `known`, names outside it are errors.
+std::map<std::string, double> percent_map(const YAML::Node& v, std::string_view source,
+                                          const std::string& what,
+                                          const std::set<std::string>* known = nullptr) {
+  if (!v.IsMap()) throw std::runtime_error(mark(v, source) + ": " + what);
+  std::map<std::string, double> out;
+  for (const auto& kv : v) {
+    const std::string name = kv.first.as<std::string>();
+    if (known && !known->count(name)) {
+      std::string names;
+      for (const auto& n : *known) names += (names.empty() ? "" : ", ") + n;
+      throw std::runtime_error(
+          fmt::format("{}: unknown metric \"{}\"; known: {}", mark(kv.first, source), name, names));
+    }
+    out[name] = percent_at(kv.second, source, name);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view to_string(ChangeStatus status) {
@@ -265,29 +284,14 @@ Thresholds parse_thresholds(std::string_view text, std::string_view source) {
       }
       if (!(t.noise_k >= 0)) throw std::runtime_error(mark(v, source) + ": noise_k must be >= 0");
     } else if (key == "per_metric") {
-      if (!v.IsMap())
-        throw std::runtime_error(mark(v, source) +
-                                 ": per_metric must map metric names to "
-                                 "percentages, e.g. {wall_s: 15%}");
-      for (const auto& mv : v) {
-        const std::string metric = mv.first.as<std::string>();
-        if (!known_metrics.count(metric)) {
-          std::string names;
-          for (const auto& n : known_metrics) names += (names.empty() ? "" : ", ") + n;
-          throw std::runtime_error(fmt::format("{}: unknown metric \"{}\"; known: {}",
-                                               mark(mv.first, source), metric, names));
-        }
-        t.per_metric[metric] = percent_at(mv.second, source, metric);
-      }
+      t.per_metric = percent_map(v, source,
+                                 "per_metric must map metric names to percentages, "
+                                 "e.g. {wall_s: 15%}",
+                                 &known_metrics);
     } else if (key == "per_run") {
-      if (!v.IsMap())
-        throw std::runtime_error(mark(v, source) +
-                                 ": per_run must map benchmark names or run params to "
-                                 "percentages, e.g. {\"BM_SampleSmaps/1\": 100%}");
-      for (const auto& rv : v) {
-        const std::string run = rv.first.as<std::string>();
-        t.per_run[run] = percent_at(rv.second, source, run);
-      }
+      t.per_run = percent_map(v, source,
+                              "per_run must map benchmark names or run params to percentages, "
+                              "e.g. {\"BM_SampleSmaps/1\": 100%}");
     } else {
       throw std::runtime_error(
           fmt::format("{}: unknown key \"{}\"; known keys: time, throughput, memory, noise_k, "

@@ -459,27 +459,26 @@ class InstanceJudge {
            ", got " + format_kib(value));
   }
 
+  // A duration that must not exceed `limit`; an unknown one fails with `missing` as the value.
+  void check_ms_max(const char* name, const std::optional<std::chrono::milliseconds>& limit,
+                    const std::optional<double>& got_ms, const std::string& missing,
+                    const std::string& detail = "") {
+    if (!limit) return;
+    const std::string expected = std::string(name) + " expected <= " + format_duration(*limit);
+    if (!got_ms)
+      fail(expected + ", got " + missing);
+    else if (*got_ms > static_cast<double>(limit->count()))
+      fail(expected + ", got " + format_seconds(*got_ms / 1000.0) + detail);
+  }
+
   void check_times_and_memory() {
     if (x_.wall_time_max && p_.wall_s * 1000.0 > static_cast<double>(x_.wall_time_max->count()))
       fail("wall_time_max expected <= " + format_duration(*x_.wall_time_max) + ", got " +
            format_seconds(p_.wall_s));
-    if (x_.ready_time_max) {
-      if (!p_.ready_ms)
-        fail("ready_time_max expected <= " + format_duration(*x_.ready_time_max) +
-             ", got no ready event");
-      else if (*p_.ready_ms > static_cast<double>(x_.ready_time_max->count()))
-        fail("ready_time_max expected <= " + format_duration(*x_.ready_time_max) + ", got " +
-             format_seconds(*p_.ready_ms / 1000.0));
-    }
-    if (x_.kill_latency_max) {
-      if (!p_.kill_latency_ms)
-        fail("kill_latency_max expected <= " + format_duration(*x_.kill_latency_max) +
-             ", got no kill (the harness did not have to stop the worker)");
-      else if (*p_.kill_latency_ms > static_cast<double>(x_.kill_latency_max->count()))
-        fail("kill_latency_max expected <= " + format_duration(*x_.kill_latency_max) + ", got " +
-             format_seconds(*p_.kill_latency_ms / 1000.0) + " (" +
-             (p_.kill_signal.empty() ? std::string("tree") : p_.kill_signal) + ")");
-    }
+    check_ms_max("ready_time_max", x_.ready_time_max, p_.ready_ms, "no ready event");
+    check_ms_max("kill_latency_max", x_.kill_latency_max, p_.kill_latency_ms,
+                 "no kill (the harness did not have to stop the worker)",
+                 " (" + (p_.kill_signal.empty() ? std::string("tree") : p_.kill_signal) + ")");
     const auto& m = p_.memory;
     check_kib("peak_rss_max", x_.peak_rss_max_kib, m.peak_rss_kib, true);
     check_kib("peak_pss_max", x_.peak_pss_max_kib, m.peak_pss_kib, true);

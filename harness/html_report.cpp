@@ -147,9 +147,9 @@ std::optional<double> num_at(const nlohmann::json& obj, const char* key) {
 // marked, and the memory model's prediction checked at each N beside the naive RSS sum.
 // Returns false when the scenario is not a sweep the model could read.
 bool write_capacity(const ScenarioResult& s, std::ostream& out) {
-  const nlohmann::json j = to_json(s);
-  if (!j.contains("capacity") || !j["capacity"].contains("series")) return false;
-  for (const nlohmann::json& cs : j["capacity"]["series"]) {
+  const nlohmann::json capacity = capacity_json(s);
+  if (!capacity.is_object() || !capacity.contains("series")) return false;
+  for (const nlohmann::json& cs : capacity["series"]) {
     ChartSeries throughput{"throughput (fps)", kRss, {}, true, true, false};
     ChartSeries p50{"p50 wall", kRss, {}, true, true, false};
     ChartSeries p95{"p95 wall", kPss, {}, true, true, true};

@@ -193,6 +193,11 @@ json to_json(const ScenarioResult& s) {
   return scenario(s);
 }
 
+json capacity_json(const ScenarioResult& s) {
+  if (!is_concurrency_sweep(s.matrix)) return nullptr;
+  return scenario(s).value("capacity", json());
+}
+
 std::vector<std::size_t> downsample_indices(const std::vector<MemorySample>& samples,
                                             std::size_t max_points) {
   const std::size_t n = samples.size();

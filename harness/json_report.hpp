@@ -25,6 +25,8 @@ nlohmann::json to_json(const RunReport& report);
 nlohmann::json to_json(const RunMetrics& metrics);
 // One scenario as in report.json's `scenarios` array (with `capacity` when it is a sweep).
 nlohmann::json to_json(const ScenarioResult& scenario);
+// Its `capacity` (null unless it is a concurrency sweep), without serialising other scenarios.
+nlohmann::json capacity_json(const ScenarioResult& scenario);
 
 // Indices of the samples to keep, ascending: all of them when there are at most max_points,
 // else an even stride plus the first, the last and the samples holding the RSS, PSS and USS

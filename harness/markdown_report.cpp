@@ -69,15 +69,15 @@ void write_series(const ScenarioResult& s, std::ostream& out) {
 
 // The memory model against the measured total at each N of a concurrency sweep.
 void write_capacity(const ScenarioResult& s, std::ostream& out) {
-  const nlohmann::json j = to_json(s);
-  if (!j.contains("capacity") || !j["capacity"].contains("series")) return;
+  const nlohmann::json capacity = capacity_json(s);
+  if (!capacity.is_object() || !capacity.contains("series")) return;
   auto mib = [](const nlohmann::json& kib) {
     return kib.is_number() ? format_number(kib.get<double>() / 1024.0, 1) + " MiB" : "?";
   };
   auto pct = [](const nlohmann::json& v) {
     return v.is_number() ? fmt::format("{:+.1f} %", v.get<double>()) : "-";
   };
-  for (const nlohmann::json& cs : j["capacity"]["series"]) {
+  for (const nlohmann::json& cs : capacity["series"]) {
     out << "### " << markdown_cell(cs.value("label", s.name))
         << ": memory, predicted vs measured\n\n";
     out << "| N | measured (PSS sum) | predicted | error | RSS sum | RSS-sum error |\n";
