@@ -16,7 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "harness/process.hpp"
+#include "harness/supervise/process.hpp"
 
 extern char** environ;
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/sampler.hpp"
+#include "harness/supervise/sampler.hpp"
 
 extern char** environ;
 

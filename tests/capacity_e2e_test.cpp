@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "harness/report_fields.hpp"
+#include "harness/analysis/report_fields.hpp"
 #include "tests/output_match.hpp"
 
 namespace harness {

@@ -17,11 +17,11 @@
 //                         (1064960-720000)/720000 = +47.91 %
 // Knee: 1->2 gains (19/10-1)/1 = 90 %; 2->3 gains 20/19-1 = 5.3 % < 10 %  => knee at N=2.
 
-#include "harness/capacity.hpp"
+#include "harness/analysis/capacity.hpp"
 
 #include <gtest/gtest.h>
 
-#include "harness/report_fields.hpp"
+#include "harness/analysis/report_fields.hpp"
 
 namespace harness {
 namespace {

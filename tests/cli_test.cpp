@@ -31,8 +31,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/escape.hpp"
-#include "harness/sampler.hpp"
+#include "harness/core/escape.hpp"
+#include "harness/supervise/sampler.hpp"
 
 extern char** environ;
 

@@ -14,11 +14,11 @@
 //   BM_Units 1.0 us -> 1000 ns                                        => ok (0 %)
 //   BM_Old only in base, BM_New only in new.
 
-#include "harness/compare.hpp"
+#include "harness/analysis/compare.hpp"
 
 #include <gtest/gtest.h>
 
-#include "harness/report_fields.hpp"
+#include "harness/analysis/report_fields.hpp"
 
 namespace harness {
 namespace {

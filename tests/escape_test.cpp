@@ -1,4 +1,4 @@
-#include "harness/escape.hpp"
+#include "harness/core/escape.hpp"
 
 #include <gtest/gtest.h>
 

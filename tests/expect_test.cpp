@@ -1,4 +1,4 @@
-#include "harness/expect.hpp"
+#include "harness/judge/expect.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "harness/scenario.hpp"
+#include "harness/scenario/scenario.hpp"
 
 namespace harness {
 namespace {

@@ -1,7 +1,7 @@
 // The supervisor against real processes: one test per fault_worker behaviour, each checking
 // what the runner reports and that nothing the run started is left behind.
 
-#include "harness/process.hpp"
+#include "harness/supervise/process.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/sampler.hpp"
+#include "harness/supervise/sampler.hpp"
 #include "process_test_util.hpp"
 
 namespace harness {

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/process.hpp"
-#include "harness/sampler.hpp"
+#include "harness/supervise/process.hpp"
+#include "harness/supervise/sampler.hpp"
 
 namespace harness::test {
 

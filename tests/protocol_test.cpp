@@ -1,4 +1,4 @@
-#include "harness/protocol.hpp"
+#include "harness/supervise/protocol.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "harness/result.hpp"
+#include "harness/core/result.hpp"
 
 namespace harness::testing {
 

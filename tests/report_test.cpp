@@ -1,5 +1,5 @@
 // Report tests: each format against a stored expected file with placeholders, the JSON contract
-// of DESIGN.md, and hostile worker output through every format.
+// of reports/README.md, and hostile worker output through every format.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,10 +11,10 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/escape.hpp"
-#include "harness/json_report.hpp"
-#include "harness/report_writer.hpp"
-#include "harness/reporter.hpp"
+#include "harness/core/escape.hpp"
+#include "harness/report/json_report.hpp"
+#include "harness/report/report_writer.hpp"
+#include "harness/report/reporter.hpp"
 #include "tests/output_match.hpp"
 #include "tests/report_fixture.hpp"
 

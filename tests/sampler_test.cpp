@@ -1,4 +1,4 @@
-#include "harness/sampler.hpp"
+#include "harness/supervise/sampler.hpp"
 
 #include <gtest/gtest.h>
 #include <pthread.h>

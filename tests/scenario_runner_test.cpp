@@ -4,7 +4,7 @@
 // duration_s, which bracket its real run: start_s is taken before the scenario starts and
 // duration_s inside it, so start_s + duration_s is never later than the real end.
 
-#include "harness/scenario_runner.hpp"
+#include "harness/run/scenario_runner.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/scenario.hpp"
+#include "harness/scenario/scenario.hpp"
 #include "process_test_util.hpp"
 
 namespace harness {

@@ -1,4 +1,4 @@
-#include "harness/scenario.hpp"
+#include "harness/scenario/scenario.hpp"
 
 #include <gtest/gtest.h>
 

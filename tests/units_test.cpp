@@ -1,4 +1,4 @@
-#include "harness/units.hpp"
+#include "harness/core/units.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The failures the worker reports through the protocol: each has an event `type` and the exit
-// code DESIGN.md assigns to its class (2 arguments, 3 input, 4 model, 5 output).
+// code docs/protocol.md assigns to its class (2 arguments, 3 input, 4 model, 5 output).
 #pragma once
 
 #include <stdexcept>

@@ -1,0 +1,466 @@
+#include "harness/analysis/capacity.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "harness/analysis/report_fields.hpp"
+
+namespace harness {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kSweepHint =
+    "run a concurrency sweep first, e.g. `harness run scenarios/capacity/sweep.yaml "
+    "--report-dir reports/capacity`, then plan from reports/capacity/report.json";
+
+bool is_sweep(const ScenarioFields& s) {
+  if (!s.matrix.is_object()) return false;
+  auto it = s.matrix.find("instances");
+  return it != s.matrix.end() && it->is_array() && it->size() >= 2;
+}
+
+// Mean of the values that are known; unknown if any run lacks it, so a point never mixes
+// measured and missing repeats silently.
+std::optional<double> mean_of(const std::vector<const RunFields*>& runs,
+                              std::optional<double> RunFields::*field) {
+  double sum = 0;
+  for (const RunFields* r : runs) {
+    if (!(r->*field)) return std::nullopt;
+    sum += *(r->*field);
+  }
+  return runs.empty() ? std::nullopt : std::optional<double>(sum / runs.size());
+}
+
+CapacityPoint make_point(int workers, const std::vector<const RunFields*>& runs) {
+  CapacityPoint p;
+  p.workers = workers;
+  p.repeats = static_cast<int>(runs.size());
+  p.throughput_fps = mean_of(runs, &RunFields::throughput_fps);
+  p.latency_p50_s = mean_of(runs, &RunFields::latency_p50_s);
+  p.latency_p95_s = mean_of(runs, &RunFields::latency_p95_s);
+  p.latency_p99_s = mean_of(runs, &RunFields::latency_p99_s);
+  p.ready_p50_ms = mean_of(runs, &RunFields::ready_p50_ms);
+  p.sum_rss_kib = mean_of(runs, &RunFields::sum_peak_rss_kib);
+  p.sum_peak_pss_kib = mean_of(runs, &RunFields::sum_peak_pss_kib);
+  p.sum_pss_kib = mean_of(runs, &RunFields::concurrent_pss_kib);
+  p.uss_per_worker_kib = mean_of(runs, &RunFields::concurrent_uss_per_worker_kib);
+  p.concurrent = p.sum_pss_kib && p.uss_per_worker_kib;
+  if (!p.concurrent) {
+    p.sum_pss_kib = p.sum_peak_pss_kib;
+    p.uss_per_worker_kib = mean_of(runs, &RunFields::mean_peak_uss_kib);
+  }
+  return p;
+}
+
+// Fits the memory model of DESIGN in capacity.hpp and fills the per-point checks.
+void fit_memory_model(CapacitySeries& s) {
+  auto total_at = [](const CapacityPoint& p) {
+    return p.sum_pss_kib ? p.sum_pss_kib : p.sum_rss_kib;
+  };
+  const CapacityPoint* first = nullptr;
+  for (const auto& p : s.points)
+    if (total_at(p)) {
+      first = &p;
+      break;
+    }
+  if (!first) {
+    s.notes.push_back(
+        "no memory measured (sum_peak_pss_kib and sum_peak_rss_kib are null): "
+        "memory fit unknown; check that the sampler can read /proc/PID/smaps_rollup");
+    return;
+  }
+  if (!first->sum_pss_kib)
+    s.notes.push_back("PSS unknown: totals use RSS, which overstates shared pages");
+
+  const CapacityPoint* priv = nullptr;
+  for (const auto& p : s.points)
+    if (p.workers >= 2 && p.uss_per_worker_kib) {
+      priv = &p;
+      break;
+    }
+  MemoryModel m;
+  m.total_from_n = first->workers;
+  if (priv) {
+    m.private_kib = *priv->uss_per_worker_kib;
+    m.private_from_n = priv->workers;
+  } else if (first->uss_per_worker_kib) {
+    m.private_kib = *first->uss_per_worker_kib;
+    m.private_from_n = first->workers;
+    s.notes.push_back(fmt::format(
+        "private memory taken from USS at N={}: a lone worker's USS includes library and model "
+        "pages that siblings would share, so predictions for more workers are high",
+        first->workers));
+  } else {
+    m.private_kib = *total_at(*first) / first->workers;
+    m.private_from_n = first->workers;
+    s.notes.push_back(
+        "USS unknown: every page counted as private (no sharing), so predictions "
+        "are an upper bound");
+  }
+  m.shared_kib = std::max(0.0, *total_at(*first) - first->workers * m.private_kib);
+  if (*total_at(*first) - first->workers * m.private_kib < 0)
+    s.notes.push_back(
+        "USS with siblings exceeds the total at the smallest N: shared part set to "
+        "0; the sweep's memory readings are inconsistent, re-run it");
+
+  double max_err = -1;
+  for (auto& p : s.points) {
+    p.predicted_kib = m.predict_kib(p.workers);
+    if (!p.sum_pss_kib || *p.sum_pss_kib <= 0) continue;
+    const double t = *p.sum_pss_kib;
+    p.prediction_error_pct = (*p.predicted_kib - t) / t * 100.0;
+    if (p.sum_rss_kib) p.rss_sum_error_pct = (*p.sum_rss_kib - t) / t * 100.0;
+    if (p.workers != m.total_from_n) max_err = std::max(max_err, std::abs(*p.prediction_error_pct));
+  }
+  if (max_err >= 0) s.max_abs_error_pct = max_err;
+  if (max_err > 5.0)
+    s.notes.push_back(
+        fmt::format("memory model misses the measured total by up to {:.1f} % "
+                    "(target 5 %): keep a larger margin",
+                    max_err));
+  for (const auto& p : s.points)
+    if (p.sum_pss_kib && !p.concurrent) {
+      s.notes.push_back(
+          "no PSS samples while all workers were alive (report without memory timelines): "
+          "totals and USS are per-worker peaks summed, which overstate a survivor's shared "
+          "pages; re-run the sweep with this harness version");
+      break;
+    }
+  s.model = m;
+}
+
+json opt(const std::optional<double>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json point_to_json(const CapacityPoint& p) {
+  return {{"workers", p.workers},
+          {"repeats", p.repeats},
+          {"throughput_fps", opt(p.throughput_fps)},
+          {"latency_s",
+           {{"p50", opt(p.latency_p50_s)},
+            {"p95", opt(p.latency_p95_s)},
+            {"p99", opt(p.latency_p99_s)}}},
+          {"ready_p50_ms", opt(p.ready_p50_ms)},
+          {"sum_rss_kib", opt(p.sum_rss_kib)},
+          {"sum_pss_kib", opt(p.sum_pss_kib)},
+          {"sum_pss_from", p.concurrent ? "concurrent samples" : "sum of per-worker peaks"},
+          {"sum_peak_pss_kib", opt(p.sum_peak_pss_kib)},
+          {"uss_per_worker_kib", opt(p.uss_per_worker_kib)},
+          {"predicted_kib", opt(p.predicted_kib)},
+          {"prediction_error_pct", opt(p.prediction_error_pct)},
+          {"rss_sum_error_pct", opt(p.rss_sum_error_pct)}};
+}
+
+json series_to_json(const CapacitySeries& s) {
+  json points = json::array();
+  for (const auto& p : s.points) points.push_back(point_to_json(p));
+  json model = nullptr;
+  if (s.model)
+    model = {{"shared_kib", s.model->shared_kib},
+             {"private_kib", s.model->private_kib},
+             {"total_from_n", s.model->total_from_n},
+             {"private_from_n", s.model->private_from_n},
+             {"formula", "total(N) = shared + N * private"}};
+  json knee = s.knee ? json(*s.knee) : json(nullptr);
+  return {{"scenario", s.scenario},
+          {"config", s.config},
+          {"label", s.label},
+          {"model", model},
+          {"knee", knee},
+          {"knee_found", s.knee_found},
+          {"knee_gain", PlanOptions{}.knee_gain},
+          {"max_abs_error_pct", opt(s.max_abs_error_pct)},
+          {"points", points},
+          {"notes", s.notes}};
+}
+
+std::string mib(std::optional<double> kib) {
+  return kib ? fmt::format("{:.1f}", *kib / 1024.0) : "-";
+}
+std::string num(std::optional<double> v, int digits) {
+  return v ? fmt::format("{:.{}f}", *v, digits) : "-";
+}
+std::string pct(std::optional<double> v) {
+  return v ? fmt::format("{:+.1f}%", *v) : "-";
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Splits "8GiB" into 8 and "GiB"; throws unless the number part is a finite, non-negative number.
+std::pair<double, std::string> number_and_unit(std::string_view text, std::string_view what,
+                                               std::string_view accepted) {
+  const std::string t = trim(text);
+  double value = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+  if (ec != std::errc() || end == t.data() || !std::isfinite(value) || value < 0)
+    throw std::invalid_argument(
+        fmt::format("bad {} \"{}\": expected a number with a unit ({})", what, text, accepted));
+  return {value, trim(std::string_view(end, t.data() + t.size() - end))};
+}
+
+}  // namespace
+
+std::optional<int> find_knee(const CapacitySeries& s, double gain, bool* found) {
+  *found = false;
+  if (s.points.empty()) return std::nullopt;
+  for (const auto& p : s.points)
+    if (!p.throughput_fps) return std::nullopt;
+  for (std::size_t i = 0; i + 1 < s.points.size(); ++i) {
+    const auto& a = s.points[i];
+    const auto& b = s.points[i + 1];
+    const double g = *a.throughput_fps > 0
+                         ? (*b.throughput_fps / *a.throughput_fps - 1.0) / (b.workers - a.workers)
+                         : 1.0;
+    if (g < gain) {
+      *found = true;
+      return a.workers;
+    }
+  }
+  return s.points.back().workers;
+}
+
+std::vector<CapacitySeries> extract_sweeps(const json& report) {
+  const ReportFields fields = read_report_fields(report);
+  std::vector<CapacitySeries> out;
+  for (const ScenarioFields& sc : fields.scenarios) {
+    if (!is_sweep(sc)) continue;
+    // config label -> workers -> runs
+    std::map<std::string, std::pair<json, std::map<int, std::vector<const RunFields*>>>> groups;
+    for (const RunFields& run : sc.runs) {
+      if (run.warmup) continue;
+      if (!run.instances)
+        throw std::runtime_error(fmt::format(
+            "scenario {}: run {} does not say how many instances it ran (params.instances and "
+            "metrics.instances are missing); re-run it with this harness version",
+            sc.name, params_label(run.params)));
+      json config = run.params;
+      config.erase("instances");
+      auto& g = groups[params_label(config)];
+      g.first = config;
+      g.second[*run.instances].push_back(&run);
+    }
+    for (auto& [label, group] : groups) {
+      CapacitySeries s;
+      s.scenario = sc.name;
+      s.config = group.first;
+      s.label = group.first.empty() ? sc.name : sc.name + " " + label;
+      for (auto& [workers, runs] : group.second) s.points.push_back(make_point(workers, runs));
+      fit_memory_model(s);
+      s.knee = find_knee(s, PlanOptions{}.knee_gain, &s.knee_found);
+      out.push_back(std::move(s));
+    }
+  }
+  if (out.empty())
+    throw std::runtime_error(std::string("report has no concurrency sweep (no scenario with a "
+                                         "matrix over `instances` of two or more values): ") +
+                             std::string(kSweepHint));
+  return out;
+}
+
+json capacity_series(const json& report) {
+  json out = json::array();
+  for (const auto& s : extract_sweeps(report)) out.push_back(series_to_json(s));
+  return out;
+}
+
+bool is_concurrency_sweep(const json& matrix) {
+  if (!matrix.is_object()) return false;
+  const auto n = matrix.find("instances");
+  return n != matrix.end() && n->is_array() && n->size() >= 2;
+}
+
+json scenario_capacity(const json& scenario) {
+  if (!scenario.is_object() || !is_concurrency_sweep(scenario.value("matrix", json()))) {
+    return nullptr;
+  }
+  const json report = {{"schema", 1}, {"scenarios", json::array({scenario})}};
+  return {{"series", capacity_series(report)}};
+}
+
+Plan plan(const json& report, const PlanOptions& options) {
+  if (options.memory_budget_kib <= 0)
+    throw std::invalid_argument("memory budget must be positive, e.g. --memory-budget 8GiB");
+  if (options.margin < 0 || options.margin >= 1)
+    throw std::invalid_argument("safety margin must be in [0 %, 100 %), e.g. --margin 10%");
+
+  Plan result;
+  result.options = options;
+  for (CapacitySeries& s : extract_sweeps(report)) {
+    if (!options.scenario.empty() && s.scenario != options.scenario) continue;
+    SeriesPlan sp;
+    sp.usable_kib = options.memory_budget_kib * (1.0 - options.margin);
+
+    // Memory fit.
+    if (!s.model)
+      throw std::runtime_error(fmt::format(
+          "sweep {}: no memory measurements, cannot fit workers into a budget; check that the "
+          "sampler reads /proc and re-run the sweep",
+          s.label));
+    const MemoryModel& m = *s.model;
+    if (m.private_kib <= 0) {
+      sp.memory_fit = INT_MAX;
+      sp.notes.push_back("per-worker private memory measured as 0: memory does not limit N");
+    } else {
+      const double n = std::floor((sp.usable_kib - m.shared_kib) / m.private_kib);
+      sp.memory_fit = n < 0 ? 0 : static_cast<int>(std::min(n, double(INT_MAX)));
+    }
+
+    // Throughput knee.
+    // Workers that report no frames (no result.frames_processed) have no throughput: memory
+    // and latency still plan them, the knee is unknown.
+    const auto knee = find_knee(s, options.knee_gain, &sp.knee_found);
+    sp.knee_known = knee.has_value();
+    sp.knee = knee.value_or(0);
+    if (!knee)
+      sp.notes.push_back(
+          "no throughput at some N (the worker reports no frames_processed): knee unknown, "
+          "recommended from memory and latency only");
+    else if (!sp.knee_found)
+      sp.notes.push_back(
+          fmt::format("throughput still rises at N={}, the largest measured: "
+                      "extend the sweep's instances to find the knee",
+                      sp.knee));
+
+    // Latency limit.
+    if (options.latency_p95_max_s) {
+      int fit = 0;
+      for (const auto& p : s.points) {
+        if (!p.latency_p95_s)
+          throw std::runtime_error(
+              fmt::format("sweep {}: N={} has no latency p95 (metrics.latency_s.p95); cannot apply "
+                          "--latency-p95",
+                          s.label, p.workers));
+        if (*p.latency_p95_s > *options.latency_p95_max_s) break;
+        fit = p.workers;
+      }
+      sp.latency_fit = fit;
+      if (fit == 0)
+        sp.notes.push_back(
+            fmt::format("no measured N meets latency p95 <= {:.3f} s, not even "
+                        "N={}",
+                        *options.latency_p95_max_s, s.points.front().workers));
+    }
+
+    // Hard limits first on ties: memory, latency, then the knee.
+    sp.recommended = sp.memory_fit;
+    sp.limiting = "memory";
+    if (sp.latency_fit && *sp.latency_fit < sp.recommended) {
+      sp.recommended = *sp.latency_fit;
+      sp.limiting = "latency";
+    }
+    if (sp.knee_known && sp.knee < sp.recommended) {
+      sp.recommended = sp.knee;
+      sp.limiting = sp.knee_found ? "cpu" : "sweep";
+    }
+    if (sp.recommended > 0) sp.predicted_kib_at_recommended = m.predict_kib(sp.recommended);
+    for (const auto& p : s.points)
+      if (p.workers == sp.recommended) sp.throughput_at_recommended = p.throughput_fps;
+    if (sp.memory_fit == 0)
+      sp.notes.push_back(
+          fmt::format("not even one worker fits: it needs {:.1f} MiB, the usable "
+                      "budget is {:.1f} MiB",
+                      m.predict_kib(1) / 1024.0, sp.usable_kib / 1024.0));
+    sp.series = std::move(s);
+    result.series.push_back(std::move(sp));
+  }
+  if (result.series.empty())
+    throw std::runtime_error(fmt::format("report has no concurrency sweep in scenario \"{}\": {}",
+                                         options.scenario, kSweepHint));
+  return result;
+}
+
+std::string format_plan_table(const Plan& plan) {
+  std::string out;
+  const auto& o = plan.options;
+  out += fmt::format("Memory budget {:.1f} MiB, margin {:.0f} %", o.memory_budget_kib / 1024.0,
+                     o.margin * 100);
+  if (o.latency_p95_max_s) out += fmt::format(", latency p95 <= {:.3f} s", *o.latency_p95_max_s);
+  out += "\n";
+  for (const SeriesPlan& sp : plan.series) {
+    const CapacitySeries& s = sp.series;
+    out += fmt::format("\n{}\n", s.label);
+    out +=
+        fmt::format("{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n",
+                    "N", "fps", "p50 s", "p95 s", "p99 s", "ready ms", "sumRSS MiB", "sumPSS MiB",
+                    "USS MiB", "model MiB", "err", "RSS err");
+    for (const auto& p : s.points)
+      out += fmt::format(
+          "{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n", p.workers,
+          num(p.throughput_fps, 2), num(p.latency_p50_s, 3), num(p.latency_p95_s, 3),
+          num(p.latency_p99_s, 3), num(p.ready_p50_ms, 1), mib(p.sum_rss_kib), mib(p.sum_pss_kib),
+          mib(p.uss_per_worker_kib), mib(p.predicted_kib), pct(p.prediction_error_pct),
+          pct(p.rss_sum_error_pct));
+    if (s.model)
+      out += fmt::format(
+          "memory model: total(N) = {:.1f} MiB shared + N x {:.1f} MiB private "
+          "(total at N={}, USS at N={}); max error {}\n",
+          s.model->shared_kib / 1024.0, s.model->private_kib / 1024.0, s.model->total_from_n,
+          s.model->private_from_n,
+          s.max_abs_error_pct ? fmt::format("{:.1f} %", *s.max_abs_error_pct) : "-");
+    const std::string mem_fit =
+        sp.memory_fit == INT_MAX ? "unbounded" : std::to_string(sp.memory_fit);
+    out += fmt::format("memory fit: {} workers (usable {:.1f} MiB)\n", mem_fit,
+                       sp.usable_kib / 1024.0);
+    if (sp.knee_known)
+      out +=
+          fmt::format("throughput knee: N={}{}\n", sp.knee, sp.knee_found ? "" : " (not reached)");
+    else
+      out += "throughput knee: unknown (no throughput)\n";
+    if (sp.latency_fit) out += fmt::format("latency fit: {} workers\n", *sp.latency_fit);
+    out += fmt::format("recommended: {} workers, limited by {}", sp.recommended, sp.limiting);
+    if (sp.predicted_kib_at_recommended)
+      out += fmt::format(" (~{:.1f} MiB", *sp.predicted_kib_at_recommended / 1024.0) +
+             (sp.throughput_at_recommended
+                  ? fmt::format(", {:.2f} frames/s)", *sp.throughput_at_recommended)
+                  : std::string(")"));
+    out += "\n";
+    for (const auto& n : s.notes) out += "note: " + n + "\n";
+    for (const auto& n : sp.notes) out += "note: " + n + "\n";
+  }
+  return out;
+}
+
+json plan_to_json(const Plan& plan) {
+  json series = json::array();
+  for (const SeriesPlan& sp : plan.series) {
+    json j = series_to_json(sp.series);
+    j["usable_kib"] = sp.usable_kib;
+    j["memory_fit"] = sp.memory_fit == INT_MAX ? json(nullptr) : json(sp.memory_fit);
+    j["knee"] = sp.knee_known ? json(sp.knee) : json(nullptr);
+    j["knee_found"] = sp.knee_found;
+    j["latency_fit"] = sp.latency_fit ? json(*sp.latency_fit) : json(nullptr);
+    j["recommended"] = sp.recommended;
+    j["limiting"] = sp.limiting;
+    j["predicted_kib_at_recommended"] = opt(sp.predicted_kib_at_recommended);
+    j["throughput_at_recommended"] = opt(sp.throughput_at_recommended);
+    for (const auto& n : sp.notes) j["notes"].push_back(n);
+    series.push_back(std::move(j));
+  }
+  const auto& o = plan.options;
+  return {{"memory_budget_kib", o.memory_budget_kib},
+          {"margin", o.margin},
+          {"knee_gain", o.knee_gain},
+          {"latency_p95_max_s", opt(o.latency_p95_max_s)},
+          {"series", series}};
+}
+
+double parse_percent(std::string_view text) {
+  auto [value, unit] = number_and_unit(text, "percentage", "e.g. 10%");
+  if (!unit.empty() && unit != "%")
+    throw std::invalid_argument(fmt::format("bad percentage \"{}\": write it as 10%", text));
+  return value / 100.0;
+}
+
+}  // namespace harness

@@ -1,0 +1,76 @@
+#pragma once
+// The one place that knows the field names of report.json (reports/README.md). Capacity
+// planning and comparison read reports through these plain records, so a renamed field in the
+// report writer is a one-line fix here. Everything that can be unknown is std::optional: a null
+// or absent value in the report stays "unknown", never zero.
+//
+// Per-run numbers come from the run's `metrics` object (memory sums either flat there or in
+// `metrics.memory`, with `mean_added_kib` for memory added); where a memory sum is missing there it
+// is rebuilt from the run's instances (scenarios[].instances[] with `run` = index of the run),
+// and only if every instance of the run knows its value.
+//
+// Why the concurrent figures: a sum of per-worker peaks mixes moments. Workers of one run end at
+// different times, and once its siblings are gone the survivor is the only mapper of the library
+// pages they shared, so its PSS and USS jump by that shared part (measured: +50 MiB of OpenCV
+// per yolo_worker). The concurrent figures look only at samples taken while all workers of the
+// run were alive and busy (spawn_offset_ms + t_ms, up to the first worker's `result` event, or
+// its exit without one: a worker frees and unmaps while it exits, before it is reaped) and sum
+// PSS at the same instant, holding each worker's latest PSS sample: that is the physical memory
+// the group occupied.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace harness {
+
+struct RunFields {
+  nlohmann::json params = nlohmann::json::object();  // {"instances": 3, "model": "n"}
+  int repeat = 0;
+  bool warmup = false;
+  std::optional<double> wall_s;
+  std::optional<int> instances;          // workers started together in this run
+  std::optional<double> throughput_fps;  // frames/s over all workers
+  std::optional<double> latency_p50_s;   // per-job latency
+  std::optional<double> latency_p95_s;
+  std::optional<double> latency_p99_s;
+  std::optional<double> ready_p50_ms;  // spawn to `ready`
+  std::optional<double> sum_peak_rss_kib;
+  std::optional<double> sum_peak_pss_kib;
+  std::optional<double> mean_peak_uss_kib;
+  std::optional<double> mean_memory_added_kib;  // ready RSS - baseline RSS, per worker
+  // From the instances' memory timelines, only while every worker of the run was alive (see
+  // above); unknown when the report has no PSS sample of some instance in that window.
+  std::optional<double> concurrent_pss_kib;             // peak of the sum of PSS at one time
+  std::optional<double> concurrent_uss_per_worker_kib;  // mean over workers of their peak USS
+};
+
+struct ScenarioFields {
+  std::string name;
+  std::string status;
+  nlohmann::json matrix;  // object of key -> list, or null
+  std::vector<RunFields> runs;
+};
+
+struct ReportFields {
+  std::optional<int> host_cpus;
+  std::optional<double> host_mem_total_kib;
+  std::string hostname;
+  std::vector<ScenarioFields> scenarios;
+};
+
+// Throws std::runtime_error naming `source` and the field when the report is not a report.json
+// of schema 1 (not an object, no `scenarios` array, a run that is not an object).
+ReportFields read_report_fields(const nlohmann::json& report, std::string_view source = "report");
+
+// Reads and parses a JSON file; errors name the path and the parse position.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// "instances=3 model=n": a stable, human-readable key for a run's params (sorted by key).
+std::string params_label(const nlohmann::json& params);
+
+}  // namespace harness

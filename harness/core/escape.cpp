@@ -1,0 +1,151 @@
+#include "harness/core/escape.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace harness {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+bool is_continuation(unsigned char c) {
+  return (c & 0xC0) == 0x80;
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid (RFC 3629
+// table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+std::size_t valid_sequence_length(std::string_view s, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  const auto b1 = static_cast<unsigned char>(s[i + 1]);
+  if (b1 < lo || b1 > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
+  }
+  return len;
+}
+
+// Calls emit(sequence) for each valid sequence and emit(kReplacement) for each invalid byte.
+template <typename Emit>
+void for_each_sequence(std::string_view s, Emit&& emit) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const std::size_t len = valid_sequence_length(s, i);
+    if (len == 0) {
+      emit(kReplacement);
+      ++i;
+    } else {
+      emit(s.substr(i, len));
+      i += len;
+    }
+  }
+}
+
+void append_hex_escape(std::string& out, unsigned char c) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "\\x%02X", c);
+  out += buf;
+}
+
+// The printable_text rules for one valid sequence.
+void append_printable(std::string& out, std::string_view seq) {
+  if (seq.size() == 1) {
+    const auto c = static_cast<unsigned char>(seq[0]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) {
+      append_hex_escape(out, c);
+      return;
+    }
+  }
+  if (seq == "\xEF\xBF\xBE" || seq == "\xEF\xBF\xBF") {  // U+FFFE, U+FFFF
+    out += kReplacement;
+    return;
+  }
+  out += seq;
+}
+
+}  // namespace
+
+std::string sanitize_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for_each_sequence(bytes, [&](std::string_view seq) { out += seq; });
+  return out;
+}
+
+std::string printable_text(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for_each_sequence(bytes, [&](std::string_view seq) { append_printable(out, seq); });
+  return out;
+}
+
+std::string xml_escape(std::string_view bytes, bool attribute) {
+  const std::string text = printable_text(bytes);
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += attribute ? "&quot;" : "\""; break;
+      case '\'': out += attribute ? "&apos;" : "'"; break;
+      case '\r': out += "&#13;"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string html_escape(std::string_view bytes) {
+  const std::string text = printable_text(bytes);
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string markdown_cell(std::string_view bytes) {
+  const std::string text = printable_text(bytes);
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '|': out += "\\|"; break;
+      case '\n':
+      case '\r':
+      case '\t': out += ' '; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace harness

@@ -1,0 +1,142 @@
+// report.md: the run as a spike-report summary, readable as plain text in a terminal (the
+// harness prints it at the end of a run) and rendered by any Markdown viewer. Worker text only
+// appears inside table cells or list items, through markdown_cell, so it cannot break the layout
+// or send terminal escapes.
+
+#include <fmt/format.h>
+
+#include "harness/core/escape.hpp"
+#include "harness/report/json_report.hpp"
+#include "harness/report/metrics.hpp"
+#include "harness/report/report_format.hpp"
+#include "harness/report/report_summary.hpp"
+#include "harness/report/reporter.hpp"
+
+namespace harness {
+namespace {
+
+void write_header(const RunReport& r, std::ostream& out) {
+  const auto [passed, failed, errors] = count_statuses(r);
+  out << "# Harness report\n\n";
+  out << "| | |\n|---|---|\n";
+  out << "| harness | " << markdown_cell(r.harness_version) << " |\n";
+  std::string host = r.host.hostname.empty() ? "?" : r.host.hostname;
+  if (!r.host.kernel.empty()) host += ", " + r.host.kernel;
+  host += fmt::format(", {} CPUs, {} RAM", r.host.cpus, display_kib(r.host.mem_total_kib));
+  if (!r.host.cpu_model.empty()) host += ", " + r.host.cpu_model;
+  out << "| host | " << markdown_cell(host) << " |\n";
+  out << "| date | " << markdown_cell(r.started_at) << " |\n";
+  out << "| duration | " << display_seconds(r.duration_s) << (r.interrupted ? " (interrupted)" : "")
+      << " |\n";
+  if (r.jobs > 1) {
+    out << "| jobs | " << r.jobs
+        << " scenarios at a time; those with memory expectations ran alone. Wall times of "
+           "scenarios that overlapped include CPU contention. |\n";
+  }
+  out << "| harness RSS | " << display_kib(r.harness_rss_before_kib) << " before, "
+      << display_kib(r.harness_rss_after_kib) << " after, " << display_kib(r.harness_rss_peak_kib)
+      << " peak |\n";
+  out << fmt::format("| result | {} passed, {} failed, {} error{} |\n\n", passed, failed, errors,
+                     errors == 1 ? "" : "s");
+  if (r.interrupted) {
+    out << "**The run was interrupted**: only the scenarios below ran.\n\n";
+  }
+}
+
+void write_series(const ScenarioResult& s, std::ostream& out) {
+  std::string varied;
+  const auto series = matrix_series(s, &varied);
+  if (series.size() < 2) return;
+  out << "### " << markdown_cell(s.name) << ": series over " << markdown_cell(varied) << "\n\n";
+  out << "| " << markdown_cell(varied)
+      << " | throughput | wall p50 / p95 | peak RSS (sum) | added at ready (mean) | ok |\n";
+  out << "|---:|---:|---:|---:|---:|---:|\n";
+  for (const SeriesPoint& p : series) {
+    const RunMetrics& m = p.metrics;
+    std::string label = p.x ? format_number(*p.x, 0) : p.label;
+    if (p.repeat > 0) label += fmt::format(" (repeat {})", p.repeat);
+    out << "| " << markdown_cell(label) << " | "
+        << (m.throughput_fps ? format_number(*m.throughput_fps, 1) + " fps" : "?") << " | "
+        << (m.latency_s
+                ? display_seconds(m.latency_s->p50) + " / " + display_seconds(m.latency_s->p95)
+                : "?")
+        << " | " << (m.sum_peak_rss_kib ? display_kib(*m.sum_peak_rss_kib) : "?") << " | "
+        << display_kib(m.mean_memory_added_kib) << " | " << m.succeeded << "/" << m.instances
+        << " |\n";
+  }
+  out << "\n";
+}
+
+// The memory model against the measured total at each N of a concurrency sweep.
+void write_capacity(const ScenarioResult& s, std::ostream& out) {
+  const nlohmann::json capacity = capacity_json(s);
+  if (!capacity.is_object() || !capacity.contains("series")) return;
+  auto mib = [](const nlohmann::json& kib) {
+    return kib.is_number() ? format_number(kib.get<double>() / 1024.0, 1) + " MiB" : "?";
+  };
+  auto pct = [](const nlohmann::json& v) {
+    return v.is_number() ? fmt::format("{:+.1f} %", v.get<double>()) : "-";
+  };
+  for (const nlohmann::json& cs : capacity["series"]) {
+    out << "### " << markdown_cell(cs.value("label", s.name))
+        << ": memory, predicted vs measured\n\n";
+    out << "| N | measured (PSS sum) | predicted | error | RSS sum | RSS-sum error |\n";
+    out << "|---:|---:|---:|---:|---:|---:|\n";
+    for (const nlohmann::json& p : cs["points"]) {
+      out << "| " << p["workers"].get<int>() << " | " << mib(p["sum_pss_kib"]) << " | "
+          << mib(p["predicted_kib"]) << " | " << pct(p["prediction_error_pct"]) << " | "
+          << mib(p["sum_rss_kib"]) << " | " << pct(p["rss_sum_error_pct"]) << " |\n";
+    }
+    out << "\n";
+    if (const nlohmann::json& m = cs["model"]; m.is_object()) {
+      out << "Model: total(N) = " << format_number(m["shared_kib"].get<double>() / 1024.0, 1)
+          << " MiB shared + N x " << format_number(m["private_kib"].get<double>() / 1024.0, 1)
+          << " MiB private; target |error| <= 5 %.";
+      if (cs["knee"].is_number())
+        out << " Throughput knee: N=" << cs["knee"].get<int>()
+            << (cs.value("knee_found", false) ? "" : " (not reached)") << ".";
+      out << "\n\n";
+    }
+  }
+}
+
+class MarkdownReporter final : public Reporter {
+ public:
+  std::string filename() const override { return "report.md"; }
+
+  void write(const RunReport& r, std::ostream& out) const override {
+    write_header(r, out);
+    out << "## Scenarios\n\n| scenario | status | key result |\n|---|---|---|\n";
+    for (const ScenarioResult& s : r.scenarios) {
+      out << "| " << markdown_cell(s.name) << " | " << status_label(s.status) << " | "
+          << markdown_cell(key_result(s, r)) << " |\n";
+    }
+    if (r.scenarios.empty()) out << "| (none) | | |\n";
+    out << "\n";
+    for (const ScenarioResult& s : r.scenarios) {
+      write_series(s, out);
+      write_capacity(s, out);
+    }
+
+    bool any = false;
+    for (const ScenarioResult& s : r.scenarios) {
+      if (s.status == "pass") continue;
+      if (!any) out << "## Failures\n\n";
+      any = true;
+      out << "- **" << markdown_cell(s.name) << "** (" << status_label(s.status) << ")";
+      if (!s.file.empty()) out << " `" << markdown_cell(s.file) << "`";
+      out << "\n";
+      if (!s.error.empty()) out << "  - " << markdown_cell(s.error) << "\n";
+      for (const std::string& f : s.failures) out << "  - " << markdown_cell(f) << "\n";
+    }
+    if (any) out << "\n";
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_markdown_reporter() {
+  return std::make_unique<MarkdownReporter>();
+}
+
+}  // namespace harness

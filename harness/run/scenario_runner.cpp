@@ -1,0 +1,274 @@
+#include "harness/run/scenario_runner.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+
+#include "harness/judge/expect.hpp"
+
+namespace harness {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string param_value(const nlohmann::json& value) {
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// A folder name for one run: "run-1", "run-2-instances=3-model=n", "warmup-1".
+std::string run_folder(int ordinal, const nlohmann::json& params, bool warmup) {
+  std::string name = (warmup ? "warmup-" : "run-") + std::to_string(ordinal);
+  for (const auto& [key, value] : params.items()) {
+    name += "-" + key + "=" + param_value(value);
+  }
+  for (char& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == ':') c = '_';
+  }
+  return name;
+}
+
+// Forwards the supervisor's callbacks to the progress display.
+class ProgressRelay : public ProcessObserver {
+ public:
+  ProgressRelay(const Scenario& scenario, RunProgress* progress)
+      : scenario_(scenario), progress_(progress) {}
+  void on_event(int index, const Event& event) override {
+    if (progress_) progress_->event(scenario_, index, event);
+  }
+  void on_exit(int index, const ProcessResult& result) override {
+    if (progress_) progress_->instance_exited(scenario_, index, result);
+  }
+
+ private:
+  const Scenario& scenario_;
+  RunProgress* progress_;
+};
+
+}  // namespace
+
+std::string describe_params(const nlohmann::json& params) {
+  std::string text;
+  for (const auto& [key, value] : params.items()) {
+    if (!text.empty()) text += ' ';
+    text += key + "=" + param_value(value);
+  }
+  return text;
+}
+
+void finish_status(ScenarioResult& result) {
+  if (result.status == "error") return;
+  result.failures.clear();
+  for (const auto& run : result.runs) {
+    const std::string prefix = run.params.empty() ? "" : "[" + describe_params(run.params) + "] ";
+    const std::string repeat =
+        run.repeat > 0 ? "repeat " + std::to_string(run.repeat + 1) + ": " : "";
+    for (const auto& failure : run.failures) result.failures.push_back(prefix + repeat + failure);
+  }
+  result.status = result.failures.empty() ? "pass" : "fail";
+}
+
+void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
+                   RunProgress* progress,
+                   const std::function<void(std::size_t, ScenarioResult&&)>& on_done) {
+  jobs = std::max(jobs, 1);
+  const auto start = Clock::now();
+  const auto run_one = [&](std::size_t i) {
+    const double start_s = seconds_since(start);
+    ScenarioResult result;
+    try {
+      result = runner.run(scenarios[i], progress);
+    } catch (const std::exception& e) {  // out of memory or fds: not the worker's doing
+      result.name = scenarios[i].name;
+      result.file = scenarios[i].file;
+      result.labels = scenarios[i].labels;
+      result.status = "error";
+      result.error = std::string("the harness could not run it: ") + e.what();
+    }
+    result.start_s = start_s;
+    return result;
+  };
+
+  if (jobs == 1) {  // on this thread, as simple as it gets
+    for (std::size_t i = 0; i < scenarios.size() && !runner.cancelled(); ++i) {
+      on_done(i, run_one(i));
+    }
+    return;
+  }
+
+  // A pool of `jobs` threads that live for the whole run: libproc2 keeps per-thread buffers
+  // (~260 KiB once a thread read smaps) that are lost when a thread ends, so a thread per
+  // scenario would grow the harness with every scenario.
+  std::mutex mutex;
+  std::condition_variable changed;
+  int running = 0;  // handed to the pool and not yet finished
+  bool closing = false;
+  std::deque<std::size_t> ready;
+  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
+
+  const auto work = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    for (;;) {
+      changed.wait(lock, [&] { return closing || !ready.empty(); });
+      if (ready.empty()) return;
+      const std::size_t i = ready.front();
+      ready.pop_front();
+      lock.unlock();
+      ScenarioResult result = run_one(i);
+      lock.lock();
+      finished.emplace_back(i, std::move(result));
+      --running;
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> pool;
+  const std::size_t threads = std::min<std::size_t>(jobs, scenarios.size());
+  for (std::size_t t = 0; t < threads; ++t) {
+    try {
+      pool.emplace_back(work);
+    } catch (const std::system_error&) {  // fewer threads than asked: run with what we have
+      if (pool.empty()) throw;
+      jobs = static_cast<int>(pool.size());
+      break;
+    }
+  }
+
+  std::unique_lock<std::mutex> lock(mutex);
+  // Hands finished results to on_done on this thread, outside the lock, and waits until
+  // `may_go` holds.
+  const auto wait_until = [&](const auto& may_go) {
+    for (;;) {
+      while (!finished.empty()) {
+        auto [index, result] = std::move(finished.front());
+        finished.pop_front();
+        lock.unlock();
+        on_done(index, std::move(result));
+        lock.lock();
+      }
+      if (may_go()) return;
+      changed.wait(lock, [&] { return !finished.empty(); });
+    }
+  };
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    // A memory-measuring scenario waits for the machine to be its own, and keeps it.
+    const bool alone = measures_memory(scenarios[i]);
+    wait_until([&] { return alone ? running == 0 : running < jobs; });
+    if (runner.cancelled()) break;
+    ++running;
+    ready.push_back(i);
+    changed.notify_all();
+    if (alone) wait_until([&] { return running == 0; });
+  }
+  wait_until([&] { return running == 0; });
+  closing = true;
+  changed.notify_all();
+  lock.unlock();
+  for (auto& t : pool) t.join();
+}
+
+ScenarioRunner::ScenarioRunner(Supervisor& supervisor, RunnerOptions options)
+    : supervisor_(supervisor), options_(std::move(options)) {}
+
+ScenarioResult ScenarioRunner::run(const Scenario& scenario, RunProgress* progress) {
+  const auto start = Clock::now();
+  ScenarioResult result;
+  result.name = scenario.name;
+  result.file = scenario.file;
+  result.description = scenario.description;
+  result.labels = scenario.labels;
+  result.matrix = scenario.matrix_json;
+  result.expect = scenario.expect_json;
+
+  const fs::path scenario_dir = options_.out_root / scenario.name;
+  std::error_code ec;
+  fs::remove_all(scenario_dir, ec);  // ${OUT} must be fresh: stale results would pass checks
+  if (ec) {
+    result.status = "error";
+    result.error = "cannot clear " + scenario_dir.string() + ": " + ec.message();
+    return result;
+  }
+
+  const std::vector<RunPoint> points = expand_matrix(scenario);
+  int total_runs = 0;
+  for (const auto& point : points) total_runs += point.run.warmup + point.run.repeat;
+  if (progress) progress->scenario_started(scenario, total_runs);
+
+  int ordinal = 0;
+  try {
+    for (const auto& point : points) {
+      for (int i = 0; i < point.run.warmup + point.run.repeat; ++i) {
+        if (supervisor_.cancelled()) break;
+        const bool warmup = i < point.run.warmup;
+        const int repeat = warmup ? i : i - point.run.warmup;
+        ++ordinal;
+        const fs::path run_dir = scenario_dir / run_folder(ordinal, point.params, warmup);
+        result.runs.push_back(run_point(scenario, point, repeat, warmup, run_dir, progress));
+      }
+    }
+  } catch (const std::exception& e) {
+    // Variables that cannot be expanded or folders that cannot be made: the scenario cannot run,
+    // which is the user's input problem, not a worker's failure.
+    result.status = "error";
+    result.error = e.what();
+  }
+  finish_status(result);
+  result.duration_s = seconds_since(start);
+  if (progress) progress->scenario_done(result);
+  return result;
+}
+
+ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& point, int repeat,
+                                      bool warmup, const fs::path& run_dir, RunProgress* progress) {
+  ScenarioRun run;
+  run.params = point.params;
+  run.repeat = repeat;
+  run.warmup = warmup;
+
+  std::vector<ProcessSpec> specs;
+  std::vector<std::string> out_dirs;
+  for (int i = 0; i < point.run.instances; ++i) {
+    const fs::path out = run_dir / ("instance-" + std::to_string(i));
+    fs::create_directories(out);  // throws with the path and the cause
+    Variables vars = options_.vars;
+    for (const auto& [key, value] : point.vars) vars[key] = value;
+    vars["OUT"] = out.string();
+    vars["INSTANCE"] = std::to_string(i);
+    const WorkerSpec worker = expand_worker(scenario.worker, vars);
+
+    ProcessSpec spec;
+    spec.argv = worker.command;
+    spec.env = worker.env;
+    spec.cwd = worker.cwd;
+    spec.stdin_data = worker.stdin_data;
+    spec.timeout = worker.timeout;
+    spec.grace = worker.grace;
+    spec.start_delay = point.run.stagger * i;
+    spec.sample_interval = point.run.sample_interval;
+    spec.tail_bytes = options_.tail_bytes;
+    specs.push_back(std::move(spec));
+    out_dirs.push_back(out.string());
+  }
+
+  if (progress) {
+    progress->run_started(scenario, point.params, repeat, warmup, point.run.instances);
+  }
+  ProgressRelay relay(scenario, progress);
+  const auto start = Clock::now();
+  run.instances = supervisor_.run(specs, &relay);
+  run.wall_s = seconds_since(start);
+  for (std::size_t i = 0; i < run.instances.size(); ++i) run.instances[i].out_dir = out_dirs[i];
+  run.failures = evaluate(scenario.expect, run);
+  return run;
+}
+
+}  // namespace harness

@@ -1,0 +1,518 @@
+#include "harness/scenario/scenario.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "harness/core/units.hpp"
+#include "harness/core/yaml_reader.hpp"
+
+namespace harness {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::vector<std::string> kTopKeys{"schema", "name", "description", "labels",
+                                        "worker", "run",  "matrix",      "expect"};
+const std::vector<std::string> kWorkerKeys{"command", "env", "cwd", "stdin", "timeout", "grace"};
+const std::vector<std::string> kRunKeys{"instances", "repeat", "warmup", "stagger",
+                                        "sample_interval"};
+
+// For "unknown key 'timeout' in 'run' (it belongs in 'worker')".
+std::vector<std::pair<std::string, std::string>> homes_except(const std::string& section) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto add = [&](const std::vector<std::string>& keys, const std::string& home) {
+    if (home == section) return;
+    for (const auto& k : keys) out.emplace_back(k, home);
+  };
+  add(kWorkerKeys, "worker");
+  add(kRunKeys, "run");
+  if (section != "expect")
+    for (const auto& k : {"exit_code", "timed_out", "status", "wall_time_max", "peak_rss_max"})
+      out.emplace_back(k, "expect");
+  return out;
+}
+
+bool is_plain_name(std::string_view s) {
+  if (s.empty() || s.size() > 100) return false;
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
+  };
+  return std::all_of(s.begin(), s.end(), ok) && s[0] != '-' && s[0] != '.';
+}
+
+// One text of the worker that may hold ${...}, with where it came from.
+struct Templated {
+  std::string text;
+  std::string what;  // "worker.command[2]"
+  YAML::Mark mark;
+};
+
+class Loader {
+ public:
+  Loader(const std::string& file, const LoadOptions& options)
+      : options_(options), reader_(file, options.max_nodes, options.max_depth) {}
+
+  Scenario load(const YAML::Node& root) {
+    Scenario s;
+    s.file = reader_.file();
+    std::error_code ec;
+    fs::path abs = fs::absolute(fs::path(s.file), ec);
+    s.dir = (ec ? fs::path(s.file) : abs).parent_path().lexically_normal().string();
+    YAML::Mark top;
+    top.line = 0;
+    top.column = 0;
+    bool has_schema = false, has_name = false, has_worker = false;
+    for (const auto& e : reader_.entries(root, top, "", kTopKeys, homes_except(""))) {
+      const std::string k = e.key.Scalar();
+      if (k == "schema") {
+        has_schema = true;
+        auto v = YamlReader::scalar_to_json(e.value);
+        if (!(v.is_number_integer() && v.get<std::int64_t>() == 1))
+          reader_.error(e, "unsupported schema version " + YamlReader::describe(e.value) +
+                               "; this harness reads 'schema: 1'");
+      } else if (k == "name") {
+        has_name = true;
+        if (auto v = reader_.string(e)) {
+          if (is_plain_name(*v))
+            s.name = *v;
+          else
+            reader_.error(e,
+                          "'name' must be letters, digits, '_', '-' and '.' (it names a "
+                          "CTest test), at most 100 characters, got '" +
+                              *v + "'");
+        }
+      } else if (k == "description") {
+        if (auto v = reader_.string(e)) s.description = *v;
+      } else if (k == "labels") {
+        read_labels(e, s);
+      } else if (k == "worker") {
+        has_worker = true;
+        read_worker(e, s.worker);
+      } else if (k == "run") {
+        read_run(e, s.run);
+      } else if (k == "matrix") {
+        read_matrix(e, s);
+        s.matrix_json = reader_.to_json(e.value);
+      } else if (k == "expect") {
+        s.expect = parse_expect(reader_, e.value, mark_of(e));
+        s.expect_json = reader_.to_json(e.value);
+      }
+    }
+    if (root.IsMap()) {
+      if (!has_schema) reader_.error(top, "missing 'schema: 1' (add it as the first line)");
+      if (!has_name)
+        reader_.error(top, "missing 'name' (add e.g. 'name: my_scenario'; it names the test)");
+      if (!has_worker)
+        reader_.error(top, "missing 'worker' (add 'worker: {command: [\"prog\", \"--flag\"]}')");
+    }
+    check_variables(s);
+    if (!reader_.diagnostics().empty()) throw ScenarioError(reader_.diagnostics());
+    return s;
+  }
+
+ private:
+  void read_labels(const YamlEntry& e, Scenario& s) {
+    auto labels = reader_.string_list(e, false);
+    if (!labels) return;
+    for (const auto& l : *labels) {
+      if (is_plain_name(l))
+        s.labels.push_back(l);
+      else
+        reader_.error(e, "label '" + l +
+                             "' must be letters, digits, '_', '-' and '.' (CTest "
+                             "labels select with -L)");
+    }
+  }
+
+  void read_worker(const YamlEntry& we, WorkerSpec& w) {
+    bool has_command = false;
+    for (const auto& e :
+         reader_.entries(we.value, mark_of(we), "worker", kWorkerKeys, homes_except("worker"))) {
+      const std::string k = e.key.Scalar();
+      if (k == "command") {
+        has_command = true;
+        read_command(e, w);
+      } else if (k == "env") {
+        read_env(e, w);
+      } else if (k == "cwd") {
+        if (auto v = reader_.string(e)) {
+          w.cwd = *v;
+          templated_.push_back({*v, e.path, mark_of(e)});
+        }
+      } else if (k == "stdin") {
+        read_stdin(e, w);
+      } else if (k == "timeout") {
+        if (auto v = reader_.duration(e, 1ms, 24h)) w.timeout = *v;
+      } else if (k == "grace") {
+        if (auto v = reader_.duration(e, 0ms, 10min)) w.grace = *v;
+      }
+    }
+    if (we.value.IsMap() && !has_command)
+      reader_.error(we.key.Mark(),
+                    "missing 'worker.command': the program and its arguments as a "
+                    "list, e.g. command: [\"${WORKERS}/yolo_worker\", \"--help\"]");
+  }
+
+  void read_command(const YamlEntry& e, WorkerSpec& w) {
+    if (!e.value.IsSequence()) {
+      reader_.error(e,
+                    "'worker.command' must be a list of arguments such as [\"prog\", "
+                    "\"--flag\", \"value\"] (it is never split by a shell), got " +
+                        YamlReader::describe(e.value));
+      return;
+    }
+    if (e.value.size() == 0) {
+      reader_.error(e, "'worker.command' is empty; give at least the program to run");
+      return;
+    }
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+      const YAML::Node item = e.value[i];
+      std::string what = "worker.command[" + std::to_string(i) + "]";
+      if (!item.IsScalar()) {
+        reader_.error(item.Mark().line >= 0 ? item.Mark() : mark_of(e),
+                      "'" + what + "' must be one argument (a string), got " +
+                          YamlReader::describe(item) + "; quote it if it holds ', ' or ': '");
+        continue;
+      }
+      if (i == 0 && item.Scalar().empty()) {
+        reader_.error(item.Mark(), "'worker.command[0]' is empty; it must name the program");
+        continue;
+      }
+      w.command.push_back(item.Scalar());
+      templated_.push_back({item.Scalar(), what, item.Mark()});
+    }
+  }
+
+  void read_env(const YamlEntry& e, WorkerSpec& w) {
+    if (!e.value.IsMap()) {
+      reader_.error(e, "'worker.env' must be a map such as {OMP_NUM_THREADS: \"1\"}, got " +
+                           YamlReader::describe(e.value));
+      return;
+    }
+    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar() || key.Scalar().empty() || key.Scalar().find('=') != std::string::npos) {
+        reader_.error(key.Mark(),
+                      "an environment variable name must be a non-empty string "
+                      "without '=', got " +
+                          YamlReader::describe(key));
+        continue;
+      }
+      YamlEntry ve{"worker.env." + key.Scalar(), key, it->second};
+      auto v = reader_.scalar(ve);
+      if (!v) continue;
+      if (!w.env.emplace(key.Scalar(), *v).second) {
+        reader_.error(key.Mark(), "duplicate key '" + key.Scalar() + "' in 'worker.env'");
+        continue;
+      }
+      templated_.push_back({*v, ve.path, mark_of(ve)});
+    }
+  }
+
+  void read_stdin(const YamlEntry& e, WorkerSpec& w) {
+    if (e.value.IsScalar() && e.value.Tag() == "?" && e.value.Scalar() == "closed") {
+      w.stdin_data.reset();
+      return;
+    }
+    if (e.value.IsSequence()) {
+      auto lines = reader_.string_list(e, false);
+      if (!lines) return;
+      std::string data;
+      for (const auto& l : *lines) data += l + "\n";
+      w.stdin_data = data;
+    } else if (auto v = reader_.string(e)) {
+      w.stdin_data = *v;
+    } else {
+      return;
+    }
+    templated_.push_back({*w.stdin_data, "worker.stdin", mark_of(e)});
+  }
+
+  // Reads one run field from `e` into `run`; shared by `run:` and the matrix.
+  void read_run_field(const std::string& k, const YamlEntry& e, RunSpec& run) {
+    if (k == "instances") {
+      if (auto v = reader_.integer(e, 1, 256)) run.instances = int(*v);
+    } else if (k == "repeat") {
+      if (auto v = reader_.integer(e, 1, 10000)) run.repeat = int(*v);
+    } else if (k == "warmup") {
+      if (auto v = reader_.integer(e, 0, 1000)) run.warmup = int(*v);
+    } else if (k == "stagger") {
+      if (auto v = reader_.duration(e, 0ms, 10min)) run.stagger = *v;
+    } else if (k == "sample_interval") {
+      if (auto v = reader_.duration(e, 1ms, 1min)) run.sample_interval = *v;
+    }
+  }
+
+  void read_run(const YamlEntry& re, RunSpec& run) {
+    for (const auto& e :
+         reader_.entries(re.value, mark_of(re), "run", kRunKeys, homes_except("run")))
+      read_run_field(e.key.Scalar(), e, run);
+  }
+
+  void read_matrix(const YamlEntry& me, Scenario& s) {
+    if (!me.value.IsMap()) {
+      reader_.error(me,
+                    "'matrix' must be a map of key: [values], e.g. {instances: [1, 2, 4]}, "
+                    "got " +
+                        YamlReader::describe(me.value));
+      return;
+    }
+    std::size_t points = 1;
+    for (auto it = me.value.begin(); it != me.value.end(); ++it) {
+      const YAML::Node key = it->first;
+      const YAML::Node values = it->second;
+      if (!key.IsScalar()) {
+        reader_.error(key.Mark(), "a matrix key must be a name, got " + YamlReader::describe(key));
+        continue;
+      }
+      const std::string k = key.Scalar();
+      const std::string path = "matrix." + k;
+      const auto& fields = matrix_run_fields();
+      bool run_field = std::find(fields.begin(), fields.end(), k) != fields.end();
+      const auto& builtins = builtin_variables();
+      if (!run_field && !is_variable_name(k)) {
+        std::string near = closest_match(k, fields);
+        reader_.error(key.Mark(), "matrix key '" + k + "' is neither a run field (" +
+                                      "instances, repeat, warmup, stagger, sample_interval) nor a "
+                                      "variable name (letters, digits, '_')" +
+                                      (near.empty() ? "" : "; did you mean '" + near + "'?"));
+        continue;
+      }
+      if (std::find(builtins.begin(), builtins.end(), k) != builtins.end()) {
+        reader_.error(key.Mark(), "matrix key '" + k + "' would hide the built-in ${" + k +
+                                      "}; choose another name");
+        continue;
+      }
+      if (std::any_of(s.matrix.begin(), s.matrix.end(),
+                      [&](const MatrixAxis& a) { return a.key == k; })) {
+        reader_.error(key.Mark(), "duplicate key '" + k + "' in 'matrix'");
+        continue;
+      }
+      if (!run_field) {
+        std::string near = closest_match(k, fields);
+        if (!near.empty())
+          reader_.error(key.Mark(), "matrix key '" + k + "' is not a run field (did you mean '" +
+                                        near + "'?); rename it if it is meant as a variable");
+      }
+      if (!values.IsSequence() || values.size() == 0) {
+        reader_.error(values.IsNull() ? key.Mark() : values.Mark(),
+                      "'" + path + "' must be a non-empty list of values, e.g. [1, 2, 4], got " +
+                          YamlReader::describe(values));
+        continue;
+      }
+      MatrixAxis axis{k, {}};
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const YAML::Node v = values[i];
+        YamlEntry ve{path + "[" + std::to_string(i) + "]", key, v};
+        if (!v.IsScalar()) {
+          reader_.error(v.Mark(),
+                        "'" + ve.path + "' must be a single value, got " + YamlReader::describe(v));
+          continue;
+        }
+        if (run_field) {
+          RunSpec probe;
+          std::size_t before = reader_.diagnostics().size();
+          read_run_field(k, ve, probe);
+          if (reader_.diagnostics().size() != before) continue;
+        }
+        axis.values.push_back(YamlReader::scalar_to_json(v));
+      }
+      points *= std::max<std::size_t>(values.size(), 1);
+      if (points > options_.max_matrix_points) {
+        reader_.error(key.Mark(), "the matrix has more than " +
+                                      std::to_string(options_.max_matrix_points) +
+                                      " combinations; split the scenario or use fewer values");
+        return;
+      }
+      s.matrix.push_back(std::move(axis));
+    }
+  }
+
+  void check_variables(const Scenario& s) {
+    std::vector<std::string> known = builtin_variables();
+    for (const auto& axis : s.matrix) known.push_back(axis.key);
+    for (const auto& name : options_.extra_variables) known.push_back(name);
+    for (const auto& t : templated_) {
+      try {
+        for (const auto& ref : variable_refs(t.text)) {
+          if (ref.has_default || std::find(known.begin(), known.end(), ref.name) != known.end() ||
+              std::getenv(ref.name.c_str()) != nullptr)
+            continue;
+          std::string near = closest_match(ref.name, known);
+          reader_.error(t.mark, "unknown variable ${" + ref.name + "} in '" + t.what + "'" +
+                                    (near.empty() ? "" : " (did you mean ${" + near + "}?)") +
+                                    "; known: " + join(known) + ", the environment, or write ${" +
+                                    ref.name + ":-default}");
+        }
+      } catch (const VariableError& ex) {
+        reader_.error(t.mark, "in '" + t.what + "': " + ex.what());
+      }
+    }
+  }
+
+  static std::string join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + std::string("${") + n + "}";
+    return out;
+  }
+
+  LoadOptions options_;
+  YamlReader reader_;
+  std::vector<Templated> templated_;
+};
+
+[[noreturn]] void fail_whole_file(const std::string& file, int line, int column,
+                                  std::string message) {
+  throw ScenarioError({Diagnostic{file, line, column, std::move(message)}});
+}
+
+}  // namespace
+
+const std::vector<std::string>& matrix_run_fields() {
+  return kRunKeys;
+}
+
+Scenario parse_scenario(std::string_view text, const std::string& file,
+                        const LoadOptions& options) {
+  if (text.size() > options.max_file_bytes)
+    fail_whole_file(file, 0, 0,
+                    "file is " + format_size(static_cast<std::int64_t>(text.size())) +
+                        ", over the " +
+                        format_size(static_cast<std::int64_t>(options.max_file_bytes)) +
+                        " limit for a scenario; a scenario needs a few lines");
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& ex) {
+    fail_whole_file(file, ex.mark.line + 1, ex.mark.column + 1,
+                    "nesting deeper than yaml-cpp's limit; a scenario needs only a few levels");
+  } catch (const YAML::ParserException& ex) {
+    fail_whole_file(file, ex.mark.line + 1, ex.mark.column + 1,
+                    "invalid YAML: " + ex.msg + " (check indentation, quotes and brackets)");
+  } catch (const YAML::Exception& ex) {
+    fail_whole_file(file, ex.mark.line >= 0 ? ex.mark.line + 1 : 0,
+                    ex.mark.column >= 0 ? ex.mark.column + 1 : 0, "invalid YAML: " + ex.msg);
+  }
+  if (docs.empty() || docs[0].IsNull())
+    fail_whole_file(file, 0, 0,
+                    "empty scenario; it needs at least 'schema: 1', 'name' and 'worker.command'");
+  if (docs.size() > 1) {
+    auto m = docs[1].Mark();
+    fail_whole_file(file, m.line + 1, m.column + 1,
+                    "a second YAML document; put one scenario per file");
+  }
+  return Loader(file, options).load(docs[0]);
+}
+
+Scenario load_scenario(const std::string& path, const LoadOptions& options) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status))
+    fail_whole_file(
+        path, 0, 0,
+        "cannot open " + path + ": " + (ec ? ec.message() : std::string(std::strerror(ENOENT))));
+  if (!fs::is_regular_file(status))
+    fail_whole_file(path, 0, 0, "cannot read " + path + ": not a regular file");
+  auto size = fs::file_size(path, ec);
+  if (!ec && size > options.max_file_bytes)
+    fail_whole_file(path, 0, 0,
+                    "file is " + format_size(static_cast<std::int64_t>(size)) + ", over the " +
+                        format_size(static_cast<std::int64_t>(options.max_file_bytes)) +
+                        " limit for a scenario; a scenario needs a few lines");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_whole_file(path, 0, 0, "cannot open " + path + ": " + std::strerror(errno));
+  // Read at most one byte past the cap: the file may grow between stat and read.
+  std::string text(options.max_file_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return parse_scenario(text, path, options);
+}
+
+std::vector<RunPoint> expand_matrix(const Scenario& s) {
+  std::vector<RunPoint> points(1);
+  points[0].run = s.run;
+  points[0].vars["SCENARIO_DIR"] = s.dir;
+  for (const auto& axis : s.matrix) {
+    std::vector<RunPoint> next;
+    for (const auto& base : points) {
+      for (const auto& value : axis.values) {
+        RunPoint p = base;
+        p.params[axis.key] = value;
+        const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
+        if (axis.key == "instances") {
+          p.run.instances = value.get<int>();
+        } else if (axis.key == "repeat") {
+          p.run.repeat = value.get<int>();
+        } else if (axis.key == "warmup") {
+          p.run.warmup = value.get<int>();
+        } else if (axis.key == "stagger") {
+          p.run.stagger = parse_duration(text);
+        } else if (axis.key == "sample_interval") {
+          p.run.sample_interval = parse_duration(text);
+        } else {
+          p.vars[axis.key] = text;
+        }
+        next.push_back(std::move(p));
+      }
+    }
+    points = std::move(next);
+  }
+  return points;
+}
+
+WorkerSpec expand_worker(const WorkerSpec& worker, const Variables& vars) {
+  WorkerSpec out = worker;
+  for (auto& arg : out.command) arg = expand_variables(arg, vars);
+  for (auto& [key, value] : out.env) value = expand_variables(value, vars);
+  out.cwd = expand_variables(out.cwd, vars);
+  if (out.stdin_data) out.stdin_data = expand_variables(*out.stdin_data, vars);
+  return out;
+}
+
+std::vector<std::string> find_scenarios(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const auto& path : paths) {
+    std::error_code ec;
+    auto status = fs::status(path, ec);
+    if (ec || !fs::exists(status))
+      throw std::runtime_error("cannot open " + path + ": No such file or directory");
+    if (!fs::is_directory(status)) {
+      files.push_back(path);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+      if (!it->is_regular_file()) continue;
+      auto ext = it->path().extension();
+      if (ext == ".yaml" || ext == ".yml") found.push_back(it->path().string());
+    }
+    if (ec) throw std::runtime_error("cannot list " + path + ": " + ec.message());
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+std::chrono::milliseconds run_time_bound(const Scenario& s) {
+  // Slack per run for spawning, killing the tree and reaping; startup slack for the harness.
+  constexpr auto kRunSlack = 5s;
+  constexpr auto kStartup = 10s;
+  std::chrono::milliseconds total = kStartup;
+  for (const auto& p : expand_matrix(s)) {
+    auto one_run = s.worker.timeout + s.worker.grace + kRunSlack +
+                   p.run.stagger * std::max(0, p.run.instances - 1);
+    total += one_run * (p.run.warmup + p.run.repeat);
+  }
+  return total;
+}
+
+}  // namespace harness

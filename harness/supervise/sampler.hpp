@@ -1,0 +1,109 @@
+#pragma once
+// Memory of a worker's process tree, read from /proc.
+//
+// What reads cost the harness (CPU time, bench/sampler_bench.cpp, medians; measured on a 2-core
+// machine at load 8-10, so read them as upper bounds):
+//   process_tree, 1 process               11-12 us, plus ~11 us per further process
+//   RSS, statm fd kept open (default)     1.3-1.7 us per process
+//   RSS, libproc2 PIDS_VM_RSS select      42-52 us per process: on every select libproc2 reads
+//                                         /proc/uptime, reads status twice (once to learn the
+//                                         tgid) and stats /proc/PID
+//   PSS/USS, libproc2 smaps_rollup        84 us for a 1.7 MiB process, 7.9-13.4 ms for a 500 MiB
+//                                         one: the kernel walks the page tables, so the cost
+//                                         grows with resident memory (16-27 us per MiB)
+// So RSS is read every tick: at the default 10 ms, tree walk + statm is 12-15 us per tick, 0.15 %
+// of a core for a one-process worker (1.4 % for a tree of 10). PSS/USS is read adaptively
+// through SmapsPacer: after a smaps read that took C of CPU, the next comes no sooner than
+// max(250 ms, C / 1 %). Smaps reads thus stay under 1 % of a core whatever the worker's size (a
+// 500 MiB worker gets PSS/USS every 0.8-1.3 s, a small one every 250 ms at 0.03 %), and a
+// one-process worker costs at most ~1.2 % of a core in all. A fixed rate cannot do that: every
+// 250 ms would be 3-5 % of a core at 500 MiB. Callers also read PSS/USS at `ready` and at the
+// end, outside the pacer, so the phase figures never miss them.
+//
+// Processes that exit between the tree walk and the sample are not an error: a sample sums what
+// was still alive and says how many (MemorySample::processes).
+
+#include <fcntl.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "harness/core/result.hpp"
+
+namespace harness {
+
+// The pids of `root` and all its live descendants (root first, then breadth first), found
+// through /proc/PID/task/TID/children of every thread (a child belongs to the thread that forked
+// it). Empty when root is gone. A descendant whose parent exits mid-walk is reparented out of
+// the tree and missed until then, like any /proc walk.
+std::vector<int> process_tree(int root);
+
+// Reads a small /proc file whole with read(2). False when it cannot be opened or read (the
+// process is gone, or never existed): callers treat that as "not there", never as an error.
+// (std::istreambuf_iterator over an ifstream throws instead when read fails with ESRCH, which
+// happens whenever the process exits between open and read.)
+bool read_proc_file(const char* path, std::string& out, int dirfd = AT_FDCWD);
+
+// RSS of the calling process (the harness itself), in KiB; -1 if /proc is unreadable.
+std::int64_t self_rss_kib();
+
+// VmHWM of one process in KiB, -1 when it is gone (or a zombie: it has no memory left).
+std::int64_t vm_hwm_kib(int pid);
+
+// Parsers of /proc text, separated from I/O so tests feed recorded files (tests/data/proc/).
+// Missing or malformed values are -1.
+std::int64_t parse_status_field_kib(std::string_view status_text,
+                                    std::string_view field);  // "VmHWM"
+struct SmapsRollup {
+  std::int64_t rss_kib = -1, pss_kib = -1, uss_kib = -1;  // uss = Private_Clean + Private_Dirty
+};
+SmapsRollup parse_smaps_rollup(std::string_view text);
+std::vector<int> parse_children(std::string_view text);  // "123 456 \n"
+// The resident field (2nd) of /proc/PID/statm, converted from pages.
+std::int64_t parse_statm_rss_kib(std::string_view text, std::int64_t page_kib);
+
+// Where an RSS-only sample reads from. Both give VmRSS; statm keeps one fd per sampled process
+// open between ticks and is ~20x cheaper. libproc2 is kept for comparison and as a fallback.
+enum class RssSource { statm, libproc2 };
+
+// Samples one tree. Not thread-safe; one per supervising thread. Holds one open fd per process
+// sampled on the last RSS tick (closed when the process leaves the list or the sampler dies).
+class MemorySampler {
+ public:
+  explicit MemorySampler(RssSource rss_source = RssSource::statm);
+  ~MemorySampler();
+  MemorySampler(const MemorySampler&) = delete;
+  MemorySampler& operator=(const MemorySampler&) = delete;
+
+  // Sums over `pids`; with_smaps adds PSS and USS (expensive, read through libproc2), otherwise
+  // they stay -1. t_ms is left 0 for the caller to stamp. Throws std::system_error only when
+  // libproc2 itself fails (out of memory), never because a process is gone.
+  MemorySample sample(const std::vector<int>& pids, bool with_smaps);
+
+  // CPU time (this thread's) that the last with_smaps sample took, for SmapsPacer::record.
+  double last_smaps_cpu_ms() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Decides when the next PSS/USS read is due, so that smaps reads cost at most `budget` of one
+// core: after a read that took cost_ms, the next is due max(min_interval_ms, cost_ms / budget)
+// later. Times are the caller's clock in ms (e.g. since spawn). The first read is due at once.
+class SmapsPacer {
+ public:
+  explicit SmapsPacer(double budget = 0.01, double min_interval_ms = 250);
+  bool due(double now_ms) const { return now_ms >= next_ms_; }
+  void record(double now_ms, double cost_ms);
+  double next_ms() const { return next_ms_; }
+
+ private:
+  double budget_, min_interval_ms_;
+  double next_ms_ = 0;
+};
+
+}  // namespace harness
