@@ -1,7 +1,7 @@
 // fault_worker: one program that misbehaves on purpose, one way per --mode, so the harness's
 // process supervision can be tested against real processes (one helper program per
-// behaviour under test). It speaks the worker protocol (docs/protocol.md) on stdout where a mode has
-// something to say. Exit codes: 0 success, 2 bad arguments, otherwise what the mode asks for.
+// behaviour under test). It speaks the worker protocol (docs/protocol.md) on stdout where a mode
+// has something to say. Exit codes: 0 success, 2 bad arguments, otherwise what the mode asks for.
 
 #include <signal.h>
 #include <sys/wait.h>

@@ -17,18 +17,18 @@
 
 #include "harness/analysis/capacity.hpp"
 #include "harness/analysis/compare.hpp"
-#include "harness/run/console_progress.hpp"
+#include "harness/analysis/report_fields.hpp"
 #include "harness/cli/ctest_registration.hpp"
 #include "harness/core/diagnostic.hpp"
 #include "harness/core/host_info.hpp"
-#include "harness/supervise/process.hpp"
-#include "harness/analysis/report_fields.hpp"
+#include "harness/core/units.hpp"
 #include "harness/report/report_writer.hpp"
 #include "harness/report/reporter.hpp"
-#include "harness/supervise/sampler.hpp"
-#include "harness/scenario/scenario.hpp"
+#include "harness/run/console_progress.hpp"
 #include "harness/run/scenario_runner.hpp"
-#include "harness/core/units.hpp"
+#include "harness/scenario/scenario.hpp"
+#include "harness/supervise/process.hpp"
+#include "harness/supervise/sampler.hpp"
 
 namespace fs = std::filesystem;
 using namespace harness;

@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/report/metrics.hpp"
 #include "harness/core/result.hpp"
+#include "harness/report/metrics.hpp"
 
 namespace harness {
 

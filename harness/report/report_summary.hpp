@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/report/metrics.hpp"
 #include "harness/core/result.hpp"
+#include "harness/report/metrics.hpp"
 
 namespace harness {
 

@@ -6,8 +6,8 @@
 
 #include <filesystem>
 
-#include "harness/report/reporter.hpp"
 #include "harness/core/result.hpp"
+#include "harness/report/reporter.hpp"
 
 namespace harness {
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "harness/supervise/process.hpp"
 #include "harness/core/result.hpp"
 #include "harness/scenario/scenario.hpp"
 #include "harness/scenario/variables.hpp"
+#include "harness/supervise/process.hpp"
 
 namespace harness {
 
