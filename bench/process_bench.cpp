@@ -16,7 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "harness/supervise/process.hpp"
+#include "harness/supervise/supervisor.hpp"
 
 extern char** environ;
 

@@ -1,7 +1,7 @@
 // The supervisor against real processes: one test per fault_worker behaviour, each checking
 // what the runner reports and that nothing the run started is left behind.
 
-#include "harness/supervise/process.hpp"
+#include "harness/supervise/supervisor.hpp"
 
 #include <signal.h>
 #include <unistd.h>

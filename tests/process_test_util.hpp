@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/supervise/process.hpp"
+#include "harness/supervise/supervisor.hpp"
 #include "harness/supervise/sampler.hpp"
 
 namespace harness::test {

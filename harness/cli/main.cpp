@@ -27,7 +27,7 @@
 #include "harness/run/console_progress.hpp"
 #include "harness/run/scenario_runner.hpp"
 #include "harness/scenario/scenario.hpp"
-#include "harness/supervise/process.hpp"
+#include "harness/supervise/supervisor.hpp"
 #include "harness/supervise/sampler.hpp"
 
 namespace fs = std::filesystem;

@@ -20,7 +20,7 @@ struct Event {
 };
 
 // A bounded capture of one output stream: the byte count is exact, the tail is the last
-// `tail_limit` bytes (raw, possibly invalid UTF-8; reporters escape it).
+// `tail_bytes` bytes of the stream (raw, possibly invalid UTF-8; reporters escape it).
 struct StreamCapture {
   std::uint64_t bytes = 0;
   std::uint64_t lines = 0;
@@ -69,6 +69,7 @@ struct ProcessResult {
   std::optional<int> signal;  // terminating signal number
   bool timed_out = false;
   bool cancelled = false;  // the harness was interrupted (SIGINT/SIGTERM) while it ran
+  bool stopped = false;    // its supervisor's caller stopped it (a pool replacing a stuck worker)
   std::optional<double>
       kill_latency_ms;         // deadline (+grace) to the last process of the tree reaped
   std::string kill_signal;     // "SIGTERM" or "SIGKILL": what finally ended a timed-out tree

@@ -15,7 +15,7 @@
 #include "harness/core/result.hpp"
 #include "harness/scenario/scenario.hpp"
 #include "harness/scenario/variables.hpp"
-#include "harness/supervise/process.hpp"
+#include "harness/supervise/supervisor.hpp"
 
 namespace harness {
 

@@ -1,0 +1,230 @@
+#include "harness/supervise/process_tree.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <set>
+
+#include "harness/supervise/fd.hpp"
+#include "harness/supervise/launcher.hpp"
+#include "harness/supervise/sampler.hpp"
+
+namespace harness {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Pidfds held by all trees of the harness. Past the budget new descendants are tracked by pid and
+// token, so the fds that reading /proc, pipes and reports need are never used up by a worker
+// that forks hundreds of daemons.
+std::atomic<long> g_pidfds{0};
+constexpr long kFdReserve = 256;
+
+bool pidfd_allowed() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return true;
+  const long limit = rl.rlim_cur == RLIM_INFINITY ? (1L << 20) : static_cast<long>(rl.rlim_cur);
+  return g_pidfds.load() < std::max(16L, limit / 2 - kFdReserve);
+}
+
+}  // namespace
+
+struct ProcessTree::Proc {
+  int pid = 0;
+  // Owns the pidfd (one fd per process: it both watches for death and signals); null when no fd
+  // was left and the process is tracked by pid and token.
+  std::unique_ptr<asio::posix::stream_descriptor> watch;
+  bool dead = false;
+  bool sent_kill = false;
+  int fd() const { return watch ? watch->native_handle() : -1; }
+};
+
+ProcessTree::ProcessTree(asio::io_context& ioc, std::string token, std::function<void()> on_death)
+    : ioc_(ioc), token_(std::move(token)), on_death_(std::move(on_death)) {}
+
+ProcessTree::~ProcessTree() {
+  // Only reached with live processes when the session unwinds from an exception: leave nothing.
+  for (auto& [pid, p] : procs_)
+    if (!p->dead && !p->sent_kill) {
+      if (p->watch)
+        pidfd_send(p->fd(), SIGKILL);
+      else if (still_ours(pid))
+        ::kill(pid, SIGKILL);
+    }
+  close();
+}
+
+void ProcessTree::track(int pid) {
+  if (pid == root_ || procs_.count(pid)) return;
+  int fd = -1;
+  if (pidfd_allowed()) {
+    fd = pidfd_open(pid);
+    if (fd < 0 && errno == ESRCH) return;  // already gone
+    if (fd >= 0) ++g_pidfds;
+  }
+  auto p = std::make_unique<Proc>();
+  p->pid = pid;
+  Proc* raw = p.get();
+  if (fd >= 0) {
+    p->watch = std::make_unique<asio::posix::stream_descriptor>(ioc_, fd);
+    p->watch->async_wait(asio::posix::descriptor_base::wait_read, [this, raw](error_code ec) {
+      if (!ec) died(*raw);
+    });
+  } else if (!still_ours(pid)) {
+    return;  // out of fds and not (or no longer) carrying our token: not ours to track
+  }
+  procs_.emplace(pid, std::move(p));
+}
+
+void ProcessTree::died(Proc& p) {
+  if (p.dead) return;
+  p.dead = true;
+  if (p.watch) reap_pidfd(p.fd());
+  if (on_death_) on_death_();
+}
+
+bool ProcessTree::still_ours(int pid) const {
+  return environ_token(pid) == token_;
+}
+
+std::vector<int> ProcessTree::refresh(bool root_alive) {
+  std::vector<int> pids;
+  if (root_alive) pids = process_tree(root_);
+  std::set<int> seen(pids.begin(), pids.end());
+  for (int p : pids)
+    if (p != root_) track(p);
+  // Escaped subtrees (their parent died; reparented to us) are not under the root any more.
+  std::vector<int> roots;
+  for (auto& [pid, p] : procs_)
+    if (!p->dead && !seen.count(pid)) roots.push_back(pid);
+  for (int r : roots) {
+    if (seen.count(r)) continue;
+    for (int p : process_tree(r)) {
+      if (seen.insert(p).second) pids.push_back(p);
+      track(p);
+    }
+  }
+  return pids;
+}
+
+void ProcessTree::adopt(int pid) {
+  track(pid);
+  for (int p : process_tree(pid)) track(p);
+}
+
+void ProcessTree::signal_all(int sig) {
+  for (auto& [pid, p] : procs_) {
+    if (p->dead || p->sent_kill) continue;
+    if (p->watch)
+      pidfd_send(p->fd(), sig);
+    else if (still_ours(pid))
+      ::kill(pid, sig);
+    if (sig == SIGKILL) p->sent_kill = true;
+  }
+}
+
+int ProcessTree::kill_unkilled() {
+  int killed = 0;
+  for (auto& [pid, p] : procs_) {
+    if (p->dead || p->sent_kill) continue;
+    const bool sent =
+        p->watch ? pidfd_send(p->fd(), SIGKILL) == 0 : still_ours(pid) && ::kill(pid, SIGKILL) == 0;
+    p->sent_kill = true;
+    if (sent) ++killed;
+  }
+  return killed;
+}
+
+// A dead fd-less process that was reparented to us stays a zombie until the harness exits (init
+// reaps it then): reaping by pid number could take the root of another batch.
+bool ProcessTree::poll() {
+  bool any = false;
+  for (auto& [pid, p] : procs_) {
+    if (p->dead || p->watch) continue;
+    // Gone, or a zombie we can reap, or the pid now belongs to someone else.
+    if (!still_ours(pid)) {
+      p->dead = true;
+      any = true;
+    }
+  }
+  if (any && on_death_) on_death_();
+  return any;
+}
+
+bool ProcessTree::has_fdless() const {
+  for (const auto& [pid, p] : procs_)
+    if (!p->dead && !p->watch) return true;
+  return false;
+}
+
+bool ProcessTree::all_dead() const {
+  for (const auto& [pid, p] : procs_)
+    if (!p->dead) return false;
+  return true;
+}
+
+void ProcessTree::close() {
+  for (auto& [pid, p] : procs_) {
+    if (!p->watch) continue;
+    reap_pidfd(p->fd());
+    error_code ignored;
+    p->watch->close(ignored);
+    p->watch.reset();
+    --g_pidfds;
+  }
+}
+
+std::vector<int> own_children() {
+  std::vector<int> out;
+  const std::string dir = "/proc/self/task";
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return out;
+  std::string text;
+  while (dirent* e = ::readdir(d.get())) {
+    if (e->d_name[0] == '.') continue;
+    if (!read_proc_file((dir + "/" + e->d_name + "/children").c_str(), text)) continue;
+    for (int pid : parse_children(text)) out.push_back(pid);
+  }
+  return out;
+}
+
+int pgid_of(int pid) {
+  std::string s;
+  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), s)) return -1;
+  // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses, so start after the
+  // last ')'.
+  const auto close = s.rfind(')');
+  if (close == std::string::npos) return -1;
+  const char* p = s.c_str() + close + 1;
+  char* end = nullptr;
+  for (int field = 0; field < 2; ++field) {  // state, ppid
+    while (*p == ' ') ++p;
+    while (*p != ' ' && *p != '\0') ++p;
+  }
+  const long pgrp = std::strtol(p, &end, 10);
+  return end == p ? -1 : static_cast<int>(pgrp);
+}
+
+std::string environ_token(int pid) {
+  std::string env;
+  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/environ").c_str(), env)) return {};
+  const std::string prefix = std::string(kTokenVar) + "=";
+  std::size_t at = 0;
+  while (at < env.size()) {
+    std::size_t end = env.find('\0', at);
+    if (end == std::string::npos) end = env.size();
+    if (env.compare(at, prefix.size(), prefix) == 0)
+      return env.substr(at + prefix.size(), end - at - prefix.size());
+    at = end + 1;
+  }
+  return {};
+}
+
+}  // namespace harness
