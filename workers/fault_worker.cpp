@@ -3,6 +3,7 @@
 // behaviour under test). It speaks the worker protocol (docs/protocol.md) on stdout where a mode
 // has something to say. Exit codes: 0 success, 2 bad arguments, otherwise what the mode asks for.
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,13 +12,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 // When the build adds ASan, let crashes be real signals (what a host sees from a release build)
 // rather than ASan's report and exit code 1; and forked children must not run leak checks.
@@ -47,9 +52,15 @@ modes:
   grow         grow to --mib N MiB touching every page, at --rate MiB/s (default 100),
                then hold for --hold-ms (default 0)
   stdin        read stdin until EOF and report the byte count in a result event
+  serve        a long-lived worker: emit started/ready, then answer each stdin line
+               {"id":N,...} with a result event tagged "job":N after --work-ms (a job's own
+               "work_ms" overrides it; "fail":true answers an error event instead; "output"
+               writes the result there). {"cancel":N} stops job N: result status "cancelled".
+               --crash-on K aborts on the K-th job, --hang-on K stops answering (and reading)
+               at the K-th job; exits 0 at EOF
 
 options:
-  --work-ms N   success: time spent between ready and result (default 0)
+  --work-ms N   success, serve: time spent between ready and result, or per job (default 0)
   --help        this text
 )";
 
@@ -68,6 +79,8 @@ struct Options {
   double rate = 100;
   long long hold_ms = 0;
   long long work_ms = 0;
+  long long crash_on = 0;
+  long long hang_on = 0;
 };
 
 [[noreturn]] void bad_args(const std::string& why) {
@@ -138,6 +151,10 @@ Options parse(int argc, char** argv) {
       o.hold_ms = to_int(a, v);
     else if (a == "--work-ms")
       o.work_ms = to_int(a, v);
+    else if (a == "--crash-on")
+      o.crash_on = to_int(a, v);
+    else if (a == "--hang-on")
+      o.hang_on = to_int(a, v);
     else
       bad_args("unknown option " + a);
   }
@@ -336,6 +353,132 @@ int mode_stdin() {
   return 0;
 }
 
+// serve: one job at a time from a queue of parsed job lines; while a job "works", stdin is
+// still read so a {"cancel":N} line can stop it.
+class Server {
+ public:
+  explicit Server(const Options& o) : o_(o) {}
+
+  int run() {
+    started();
+    emit(R"({"event":"ready","load_ms":0.1})");
+    for (;;) {
+      if (!current_ && !jobs_.empty()) begin_job();
+      const auto now = std::chrono::steady_clock::now();
+      int timeout = -1;
+      if (current_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due_ - now);
+        timeout = static_cast<int>(std::max<long long>(0, left.count()));
+      }
+      if (eof_ && !current_ && jobs_.empty()) return 0;
+      if (!eof_) {
+        pollfd fd{STDIN_FILENO, POLLIN, 0};
+        const int ready = ::poll(&fd, 1, timeout);
+        if (ready > 0) read_input();
+      } else if (timeout > 0) {
+        sleep_ms(timeout);
+      }
+      if (current_ && std::chrono::steady_clock::now() >= due_) end_job("success");
+    }
+  }
+
+ private:
+  using json = nlohmann::json;
+
+  void read_input() {
+    char buf[65536];
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) return;
+      eof_ = true;
+      if (!pending_.empty()) line(std::exchange(pending_, std::string()));
+      return;
+    }
+    pending_.append(buf, static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = pending_.find('\n')) != std::string::npos;) {
+      std::string l = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      line(l);
+    }
+  }
+
+  void line(const std::string& text) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) return;
+    json j = json::parse(text, nullptr, false);
+    if (!j.is_object() || (!j.contains("id") && !j.contains("cancel"))) {
+      emit(json{{"event", "error"},
+                {"type", "BadJob"},
+                {"message", "a job line must be a JSON object with an \"id\""}}
+               .dump());
+      return;
+    }
+    if (j.contains("cancel")) {
+      cancel(j["cancel"]);
+      return;
+    }
+    jobs_.push_back(std::move(j));
+  }
+
+  void begin_job() {
+    ++count_;
+    current_ = std::move(jobs_.front());
+    jobs_.pop_front();
+    if (count_ == o_.crash_on) std::abort();
+    if (count_ == o_.hang_on) sleep_forever();
+    long long work = o_.work_ms;
+    if (current_->contains("work_ms") && (*current_)["work_ms"].is_number_integer())
+      work = (*current_)["work_ms"].get<long long>();
+    due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(work);
+    emit(json{{"event", "progress"}, {"job", (*current_)["id"]}, {"done", 0}, {"total", 1}}.dump());
+  }
+
+  void cancel(const json& id) {
+    if (current_ && (*current_)["id"] == id) {
+      end_job("cancelled");
+      return;
+    }
+    for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+      if ((*it)["id"] != id) continue;
+      emit(json{{"event", "result"}, {"job", id}, {"status", "cancelled"}}.dump());
+      jobs_.erase(it);
+      return;
+    }
+  }
+
+  void end_job(const std::string& status) {
+    const json& job = *current_;
+    if (status == "success" && job.value("fail", false)) {
+      emit(json{{"event", "error"},
+                {"job", job["id"]},
+                {"type", "JobFailed"},
+                {"message", "failing on purpose"}}
+               .dump());
+    } else {
+      json result{
+          {"event", "result"}, {"job", job["id"]}, {"status", status}, {"job_number", count_}};
+      if (status == "success" && job.contains("output") && job["output"].is_string()) {
+        std::ofstream f(job["output"].get<std::string>());
+        f << json{{"status", "success"}, {"job", job["id"]}}.dump() << "\n";
+        if (!f)
+          result = json{{"event", "error"},
+                        {"job", job["id"]},
+                        {"type", "OutputError"},
+                        {"message", "cannot write " + job["output"].get<std::string>()}};
+      }
+      emit(result.dump());
+    }
+    current_.reset();
+  }
+
+  const Options& o_;
+  std::deque<json> jobs_;
+  std::optional<json> current_;
+  std::chrono::steady_clock::time_point due_;
+  std::string pending_;
+  bool eof_ = false;
+  long long count_ = 0;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,5 +509,6 @@ int main(int argc, char** argv) {
   if (o.mode == "garbage") return mode_garbage();
   if (o.mode == "grow") return mode_grow(o);
   if (o.mode == "stdin") return mode_stdin();
+  if (o.mode == "serve") return Server(o).run();
   bad_args("unknown mode '" + o.mode + "'");
 }

@@ -1,6 +1,7 @@
 #include "harness/supervise/process_tree.hpp"
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -50,14 +51,20 @@ ProcessTree::ProcessTree(asio::io_context& ioc, std::string token, std::function
     : ioc_(ioc), token_(std::move(token)), on_death_(std::move(on_death)) {}
 
 ProcessTree::~ProcessTree() {
-  // Only reached with live processes when the session unwinds from an exception: leave nothing.
+  // Only reached with live processes when the session unwinds from an exception: leave nothing,
+  // not even a zombie (SIGKILL is delivered asynchronously, so wait for each death, bounded).
   for (auto& [pid, p] : procs_)
-    if (!p->dead && !p->sent_kill) {
+    if (!p->dead) {
       if (p->watch)
         pidfd_send(p->fd(), SIGKILL);
       else if (still_ours(pid))
         ::kill(pid, SIGKILL);
     }
+  for (auto& [pid, p] : procs_) {
+    if (p->dead || !p->watch) continue;
+    pollfd fd{p->fd(), POLLIN, 0};
+    ::poll(&fd, 1, 1000);
+  }
   close();
 }
 
