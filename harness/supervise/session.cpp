@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <boost/asio/post.hpp>
+
 #include "harness/supervise/launcher.hpp"
 #include "harness/supervise/sampler.hpp"
 #include "harness/supervise/session_impl.hpp"
@@ -69,11 +71,14 @@ Session::Impl::Impl(Supervisor& s)
       sampler(s.take_sampler()),
       seq(++g_session_seq),
       start_time(Clock::now()),
+      lease(s),
+      ioc(*lease.loop),
       wake(ioc),
       hurry_timer(ioc) {}
 
 Session::Impl::~Impl() {
   insts.clear();  // kills what is left while the loop still exists
+  if (wake.is_open()) wake.release();
   sup.return_sampler(std::move(sampler));
 }
 
@@ -98,6 +103,12 @@ int Session::Impl::add(const ProcessSpec& spec, ProcessObserver* observer) {
     finish(in);
     return h;
   }
+  if (spec.start_delay.count() <= 0) {  // no timer to arm: a post is cheaper
+    asio::post(ioc, [this, &in] {
+      if (in.phase == Phase::waiting) start(in);
+    });
+    return h;
+  }
   in.start_timer.expires_at(Clock::now() + spec.start_delay);
   in.start_timer.async_wait([this, &in](error_code ec) {
     // A cancel handled in the same round as the expiry finished the instance after this handler
@@ -108,11 +119,9 @@ int Session::Impl::add(const ProcessSpec& spec, ProcessObserver* observer) {
 }
 
 void Session::Impl::arm_wake() {
-  const int dup = ::fcntl(sup.wake_fd(), F_DUPFD_CLOEXEC, 0);
-  if (dup < 0)  // out of fds: a session that cannot see cancel() must not run
-    throw std::system_error(errno, std::generic_category(),
-                            "cannot watch for cancellation (dup of the eventfd)");
-  wake.assign(dup);
+  // The supervisor's own fd, registered in this loop too (an fd may sit in several epolls); it
+  // is released, never closed, when the session is done with it.
+  wake.assign(sup.wake_fd());
   // Only cancel() writes the eventfd, after raising the count, and cancelling is sticky: the
   // count is never read back, so the fd stays readable and wakes every session that runs at the
   // same time on other threads (--jobs), not only the first to read it.
@@ -197,7 +206,11 @@ void Session::Impl::start(Instance& in) {
       begin_stop(in, in.spawn_time + in.spec.timeout);
     });
   }
-  take_sample(in, false);
+  // The first sample is of the root alone: it has only just exec'd, a child it forks already
+  // is caught by the next tick, and the tree walk is a third of the sample's cost.
+  MemorySample first = sampler->sample({in.pid}, false);
+  first.t_ms = ms_between(in.spawn_time, Clock::now());
+  in.memory.add(first, false);
   schedule_sample(in);
   if (sup.cancelled() && !in.stopping) {
     in.res.cancelled = true;
@@ -294,14 +307,15 @@ void Session::Impl::on_root_exit(Instance& in) {
   else
     in.res.leftover_processes += in.tree.kill_unkilled();
   schedule_poll(in);
-  check_tree_gone(in);
+  check_tree_gone(in, true);
 }
 
-void Session::Impl::check_tree_gone(Instance& in) {
+void Session::Impl::check_tree_gone(Instance& in, bool just_scanned) {
   if (in.phase != Phase::reaped || in.tree_gone || !in.tree.all_dead()) return;
-  // Last look for stragglers forked just before their parents died.
+  // Last look for stragglers forked just before their parents died. The kernel reparents a
+  // dying process's children before its death is visible, so right after a scan there is none.
   const std::size_t before = in.tree.size();
-  adopt_orphans();
+  if (!just_scanned) adopt_orphans();
   if (in.tree.size() != before) {
     if (in.stopping)
       in.tree.signal_all(in.stopping->last_signal());
@@ -349,8 +363,7 @@ void Session::Impl::finish(Instance& in) {
   in.res.memory = in.memory.take();
   if (in.observer) in.observer->on_exit(in.handle, in.res);
   if (--unfinished == 0) {
-    error_code ig;
-    wake.close(ig);
+    wake.release();
     hurry_timer.cancel();
   }
 }

@@ -94,7 +94,7 @@ struct Session::Impl {
   void signal_tree(Instance& in, int sig);
   void adopt_orphans();
   void on_root_exit(Instance& in);
-  void check_tree_gone(Instance& in);
+  void check_tree_gone(Instance& in, bool just_scanned = false);
   void maybe_finish(Instance& in);
   void finish(Instance& in);
 
@@ -109,11 +109,24 @@ struct Session::Impl {
   MemorySample take_sample(Instance& in, bool with_smaps);
   void schedule_poll(Instance& in);
 
+  // The loop borrowed from the supervisor; declared before every asio object below, so it is
+  // destroyed (or given back) after them. Given back only when no handler can be pending on it.
+  struct LoopLease {
+    Supervisor& sup;
+    std::unique_ptr<asio::io_context> loop;
+    bool clean = true;
+    explicit LoopLease(Supervisor& s) : sup(s), loop(s.take_loop()) {}
+    ~LoopLease() {
+      if (clean) sup.return_loop(std::move(loop));
+    }
+  };
+
   Supervisor& sup;
   std::unique_ptr<MemorySampler> sampler;
   unsigned seq;
   Clock::time_point start_time;
-  asio::io_context ioc;  // before every asio object below: destroyed after them
+  LoopLease lease;
+  asio::io_context& ioc;
   asio::posix::stream_descriptor wake;
   asio::steady_timer hurry_timer;
   bool cancel_seen = false;

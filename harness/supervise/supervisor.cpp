@@ -19,6 +19,7 @@ Session::Session(Supervisor& supervisor) : impl_(std::make_unique<Impl>(supervis
 Session::~Session() = default;
 
 int Session::add(const ProcessSpec& spec, ProcessObserver* observer) {
+  impl_->lease.clean = false;
   return impl_->add(spec, observer);
 }
 
@@ -75,6 +76,7 @@ std::size_t Session::size() const {
 }
 
 std::uint64_t Session::call_at(Clock::time_point when, std::function<void()> fn) {
+  impl_->lease.clean = false;
   const std::uint64_t id = impl_->next_timer++;
   auto timer = std::make_unique<asio::steady_timer>(impl_->ioc, when);
   Impl* impl = impl_.get();
@@ -102,8 +104,12 @@ void Session::on_cancel(std::function<void()> fn) {
 }
 
 void Session::run() {
+  impl_->lease.clean = false;
   impl_->ioc.restart();
   impl_->ioc.run();
+  // run() returns only when no work is left: no handler of this session can reach the loop's
+  // next user.
+  impl_->lease.clean = true;
 }
 
 // ---- Supervisor ---------------------------------------------------------------------------
@@ -173,6 +179,24 @@ void Supervisor::return_sampler(std::unique_ptr<MemorySampler> sampler) {
   if (!sampler) return;
   std::lock_guard<std::mutex> lock(samplers_mutex_);
   samplers_.push_back(std::move(sampler));
+}
+
+std::unique_ptr<asio::io_context> Supervisor::take_loop() {
+  {
+    std::lock_guard<std::mutex> lock(samplers_mutex_);
+    if (!loops_.empty()) {
+      auto l = std::move(loops_.back());
+      loops_.pop_back();
+      return l;
+    }
+  }
+  return std::make_unique<asio::io_context>(1);
+}
+
+void Supervisor::return_loop(std::unique_ptr<asio::io_context> loop) {
+  if (!loop) return;
+  std::lock_guard<std::mutex> lock(samplers_mutex_);
+  loops_.push_back(std::move(loop));
 }
 
 std::vector<ProcessResult> Supervisor::run(const std::vector<ProcessSpec>& specs,
