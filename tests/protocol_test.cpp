@@ -55,6 +55,41 @@ TEST(protocol_test, invalid_utf8_never_throws) {
   EXPECT_NO_THROW(p = parse_protocol_line(std::string("{\"a\":\"\0\"}", 9)));
 }
 
+TEST(protocol_test, numbers_beyond_a_double_are_kept_as_their_text) {
+  const std::string big(5000, '7');
+  auto p = parse_protocol_line(R"({"event":"result","a":1e999,"b":-1e999,"c":)" + big +
+                               R"(,"d":[2.5,"1e999"],"e":1e-999})");
+  ASSERT_EQ(p.kind, Kind::event) << p.violation;
+  EXPECT_EQ(p.event.body.at("a"), "1e999");
+  EXPECT_EQ(p.event.body.at("b"), "-1e999");
+  EXPECT_EQ(p.event.body.at("c"), big);
+  EXPECT_DOUBLE_EQ(p.event.body.at("d").at(0).get<double>(), 2.5);
+  EXPECT_EQ(p.event.body.at("d").at(1), "1e999");  // a string stays a string
+  EXPECT_DOUBLE_EQ(p.event.body.at("e").get<double>(), 0.0);
+}
+
+TEST(protocol_test, nesting_past_the_bound_is_a_violation_and_never_recursed) {
+  const auto nested = [](int depth) {
+    return R"({"event":"result","x":)" + std::string(static_cast<std::size_t>(depth), '[') +
+           std::string(static_cast<std::size_t>(depth), ']') + "}";
+  };
+  auto deep = parse_protocol_line(nested(25000));
+  ASSERT_EQ(deep.kind, Kind::violation);
+  EXPECT_NE(deep.violation.find("event nested 25001 levels deep, more than the 64"),
+            std::string::npos)
+      << deep.violation;
+  auto ok = parse_protocol_line(nested(kMaxEventDepth - 1));
+  ASSERT_EQ(ok.kind, Kind::event) << ok.violation;
+  EXPECT_EQ(ok.event.body.dump().size(), nested(kMaxEventDepth - 1).size());
+  // Brackets inside strings are text, not nesting.
+  auto text = parse_protocol_line(R"({"event":"log","msg":")" + std::string(1000, '[') + R"("})");
+  EXPECT_EQ(text.kind, Kind::event);
+  // Deep JSON that is not trying to be an event is log text.
+  EXPECT_EQ(
+      parse_protocol_line(R"({"data":)" + std::string(100, '[') + std::string(100, ']') + "}").kind,
+      Kind::log);
+}
+
 TEST(protocol_test, carriage_return_is_ignored) {
   auto p = parse_protocol_line("{\"event\":\"progress\",\"done\":1}\r");
   ASSERT_EQ(p.kind, Kind::event);

@@ -52,6 +52,8 @@ modes:
   grow         grow to --mib N MiB touching every page, at --rate MiB/s (default 100),
                then hold for --hold-ms (default 0)
   stdin        read stdin until EOF and report the byte count in a result event
+  events       emit --count N progress events as fast as it can, then one result event
+  deep         emit a result event nested --depth N levels deep (a hostile worker's JSON)
   serve        a long-lived worker: emit started/ready, then answer each stdin line
                {"id":N,...} with a result event tagged "job":N after --work-ms (a job's own
                "work_ms" overrides it; "fail":true answers an error event instead; "output"
@@ -79,6 +81,8 @@ struct Options {
   double rate = 100;
   long long hold_ms = 0;
   long long work_ms = 0;
+  long long count = 1000;
+  long long depth = 25000;
   long long crash_on = 0;
   long long hang_on = 0;
 };
@@ -151,6 +155,10 @@ Options parse(int argc, char** argv) {
       o.hold_ms = to_int(a, v);
     else if (a == "--work-ms")
       o.work_ms = to_int(a, v);
+    else if (a == "--count")
+      o.count = to_int(a, v);
+    else if (a == "--depth")
+      o.depth = to_int(a, v);
     else if (a == "--crash-on")
       o.crash_on = to_int(a, v);
     else if (a == "--hang-on")
@@ -353,6 +361,31 @@ int mode_stdin() {
   return 0;
 }
 
+int mode_events(const Options& o) {
+  started();
+  std::string buf;
+  for (long long i = 1; i <= o.count; ++i) {
+    buf += R"({"event":"progress","done":)" + std::to_string(i) + R"(,"total":)" +
+           std::to_string(o.count) + "}\n";
+    if (buf.size() > 60000) {
+      write_all(STDOUT_FILENO, buf.data(), buf.size());
+      buf.clear();
+    }
+  }
+  buf += R"({"event":"result","status":"success","events":)" + std::to_string(o.count) + "}\n";
+  write_all(STDOUT_FILENO, buf.data(), buf.size());
+  return 0;
+}
+
+int mode_deep(const Options& o) {
+  std::string line = R"({"event":"result","status":"success","deep":)";
+  line.append(static_cast<std::size_t>(o.depth), '[');
+  line.append(static_cast<std::size_t>(o.depth), ']');
+  line += "}\n";
+  write_all(STDOUT_FILENO, line.data(), line.size());
+  return 0;
+}
+
 // serve: one job at a time from a queue of parsed job lines; while a job "works", stdin is
 // still read so a {"cancel":N} line can stop it.
 class Server {
@@ -510,5 +543,7 @@ int main(int argc, char** argv) {
   if (o.mode == "grow") return mode_grow(o);
   if (o.mode == "stdin") return mode_stdin();
   if (o.mode == "serve") return Server(o).run();
+  if (o.mode == "events") return mode_events(o);
+  if (o.mode == "deep") return mode_deep(o);
   bad_args("unknown mode '" + o.mode + "'");
 }

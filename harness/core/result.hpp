@@ -2,6 +2,7 @@
 // What one run of one worker process produced. The process runner fills it, expectations judge
 // it, reporters write it. Plain data: no behaviour lives here.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -14,9 +15,10 @@ namespace harness {
 
 // One protocol event line from a worker's stdout: a JSON object with an "event" field.
 struct Event {
-  double t_ms = 0;      // since spawn
-  std::string type;     // value of "event"
-  nlohmann::json body;  // the whole object, "event" included
+  double t_ms = 0;          // since spawn
+  std::string type;         // value of "event"
+  nlohmann::json body;      // the whole object, "event" included
+  std::size_t line_bytes = 0;  // length of the line it came from (what storing it costs)
 };
 
 // A bounded capture of one output stream: the byte count is exact, the tail is the last
@@ -75,7 +77,13 @@ struct ProcessResult {
   std::string kill_signal;     // "SIGTERM" or "SIGKILL": what finally ended a timed-out tree
   int leftover_processes = 0;  // descendants still alive after the root exited, killed by us
   std::string spawn_error;     // non-empty when the program could not be started
+  // The events kept (bounded: the first ones, every result and error, the last ones; see
+  // supervise/event_store.hpp), in the order they came.
   std::vector<Event> events;
+  // Every event the worker printed, counted by type, exactly (the kept ones and the dropped).
+  // Types past the 256th distinct one are counted under "".
+  std::map<std::string, std::uint64_t> event_counts;
+  std::uint64_t events_dropped = 0;  // counted in event_counts, not kept in `events`
   std::vector<std::string> protocol_violations;  // malformed event lines, with line excerpts
   StreamCapture out;
   StreamCapture err;

@@ -101,6 +101,17 @@ json instance(const ProcessResult& p, std::size_t run_index, const ScenarioRun& 
       events.push_back({{"t_ms", round_to(e.t_ms, 0.01)}, {"body", sanitized(e.body)}});
     }
   }
+  // Exact counts of every event printed (the kept ones are bounded); a result built by hand,
+  // without counts, counts what it holds.
+  std::uint64_t events_total = 0, progress_total = 0;
+  for (const auto& [type, n] : p.event_counts) {
+    events_total += n;
+    if (type == "progress") progress_total = n;
+  }
+  if (p.event_counts.empty()) {
+    events_total = p.events.size();
+    progress_total = progress;
+  }
   const Event* result = last_event(p, "result");
   const Event* error = last_event(p, "error");
   json status = nullptr;
@@ -130,8 +141,9 @@ json instance(const ProcessResult& p, std::size_t run_index, const ScenarioRun& 
       {"result", result ? sanitized(result->body) : json(nullptr)},
       {"error", error ? sanitized(error->body) : json(nullptr)},
       {"events", std::move(events)},
-      {"events_total", p.events.size() - progress},
-      {"progress_events", progress},
+      {"events_total", events_total - progress_total},
+      {"progress_events", progress_total},
+      {"events_dropped", p.events_dropped},
       {"protocol_violations", strings(p.protocol_violations)},
       {"stdout", stream(p.out)},
       {"stderr", stream(p.err)},

@@ -57,6 +57,7 @@ void OutputCapture::end_line(const EventSink& sink) {
     if (p.kind == ParsedLine::Kind::violation) {
       add_violation(std::move(p.violation));
     } else if (p.kind == ParsedLine::Kind::event) {
+      p.event.line_bytes = line_bytes_;
       sink(std::move(p.event));
     }
   }

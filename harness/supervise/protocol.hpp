@@ -12,6 +12,9 @@
 
 namespace harness {
 
+// Deeper event lines are violations (or log text when they are not trying to be events).
+inline constexpr int kMaxEventDepth = 64;
+
 struct ParsedLine {
   enum class Kind { log, event, violation };
   Kind kind = Kind::log;
@@ -19,7 +22,9 @@ struct ParsedLine {
   std::string violation;  // kind == violation: why, with an excerpt of the line
 };
 
-// `line` without its terminating newline (a trailing '\r' is ignored).
+// `line` without its terminating newline (a trailing '\r' is ignored). A number literal beyond
+// a double's range (1e999, a 400-digit integer) is valid JSON that nlohmann refuses: it is kept
+// as a string of its text.
 ParsedLine parse_protocol_line(std::string_view line);
 
 // Whether `line` looks like an attempt at an event (`{` then optional spaces then `"event"`);

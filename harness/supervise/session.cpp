@@ -359,6 +359,7 @@ void Session::Impl::finish(Instance& in) {
        {&in.start_timer, &in.sample_timer, &in.deadline_timer, &in.stop_timer, &in.drain_timer})
     t->cancel();
   in.capture.finish(in.res);
+  in.events.finish(in.res);
   in.memory.finish(in.maxrss_kib);
   in.res.memory = in.memory.take();
   if (in.observer) in.observer->on_exit(in.handle, in.res);

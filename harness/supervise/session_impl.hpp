@@ -16,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/writable_pipe.hpp>
 
+#include "harness/supervise/event_store.hpp"
 #include "harness/supervise/instance_memory.hpp"
 #include "harness/supervise/output_capture.hpp"
 #include "harness/supervise/process_tree.hpp"
@@ -64,6 +65,7 @@ struct Instance {
   std::optional<StopSequence> stopping;
 
   OutputCapture capture;
+  EventStore events;
   InstanceMemory memory;
   Clock::time_point last_smaps{};
 

@@ -13,8 +13,6 @@ using boost::system::error_code;
 
 namespace {
 
-// Events kept per instance; past it the rest are dropped with one violation.
-constexpr std::size_t kMaxEvents = 100000;
 // How often descendants tracked without a pidfd are checked for death once the root is gone.
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 
@@ -51,11 +49,6 @@ void Session::Impl::stream_closed(Instance& in, bool is_out) {
 
 void Session::Impl::on_event(Instance& in, Event ev) {
   ev.t_ms = ms_between(in.spawn_time, Clock::now());
-  if (in.res.events.size() >= kMaxEvents) {
-    if (in.res.events.size() == kMaxEvents)
-      in.capture.add_violation("more than " + std::to_string(kMaxEvents) + " events; rest dropped");
-    return;
-  }
   const bool alive = in.phase == Phase::running;
   if (ev.type == "started" && alive && !in.memory.has_baseline() && !in.res.ready_ms) {
     in.memory.at_started(take_sample(in, false));
@@ -66,8 +59,8 @@ void Session::Impl::on_event(Instance& in, Event ev) {
   } else if (ev.type == "result" && alive) {
     take_sample(in, true);
   }
-  in.res.events.push_back(std::move(ev));
-  if (in.observer) in.observer->on_event(in.handle, in.res.events.back());
+  if (in.observer) in.observer->on_event(in.handle, ev);
+  in.events.add(std::move(ev));
 }
 
 bool Session::Impl::queue_stdin(Instance& in, std::string text) {
