@@ -27,8 +27,9 @@
 #include "harness/run/console_progress.hpp"
 #include "harness/run/scenario_runner.hpp"
 #include "harness/scenario/scenario.hpp"
-#include "harness/supervise/supervisor.hpp"
 #include "harness/supervise/sampler.hpp"
+#include "harness/supervise/supervisor.hpp"
+#include "harness/supervise/watchdog.hpp"
 
 namespace fs = std::filesystem;
 using namespace harness;
@@ -145,6 +146,7 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
   report.host = read_host_info();
   report.started_at = utc_timestamp();
   report.harness_rss_before_kib = self_rss_kib();
+  report.complete = false;  // until the last write
 
   const fs::path report_dir = args.report_dir;
   RunnerOptions options;
@@ -152,6 +154,8 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
   options.vars = default_vars(args.vars);
   options.tail_bytes = args.tail_kib * 1024;
 
+  // Forked before any thread starts: if this process is killed, it kills what the run started.
+  const Watchdog watchdog;
   Supervisor supervisor;
   install_cancel_signals(supervisor);
   const Verbosity verbosity = args.quiet     ? Verbosity::quiet
@@ -191,6 +195,7 @@ int cmd_run(const RunArgs& args, const std::vector<std::string>& command) {
         order.insert(at, index);
         rewrite();
       });
+  report.complete = true;
   rewrite();
   remove_cancel_signals();
   if (!write_error.empty()) return kExitBadInput;

@@ -138,6 +138,9 @@ struct RunReport {
   std::string finished_at;
   double duration_s = 0;
   bool interrupted = false;  // SIGINT/SIGTERM stopped the run; scenarios holds what ran
+  // False in every write of a run but its last: a report left by a harness that was killed
+  // (SIGKILL, power loss) says so instead of reading as a pass.
+  bool complete = true;
   int jobs = 1;              // scenarios run at a time (memory-measuring ones always alone)
   std::int64_t harness_rss_before_kib = -1;
   std::int64_t harness_rss_after_kib = -1;

@@ -93,6 +93,9 @@ void write_header(const RunReport& r, std::ostream& out) {
       << " peak</p>";
   if (r.interrupted) {
     out << "<p><strong>The run was interrupted</strong>: only the scenarios below ran.</p>";
+  } else if (!r.complete) {
+    out << "<p><strong>The run did not finish</strong> (the harness is still running, or was "
+           "killed): only the scenarios below ran.</p>";
   }
   out << "</header>\n";
 }

@@ -288,6 +288,7 @@ json to_json(const RunReport& report) {
           {"finished_at", report.finished_at.empty() ? json(nullptr) : text(report.finished_at)},
           {"duration_s", number(report.duration_s)},
           {"interrupted", report.interrupted},
+          {"complete", report.complete},
           {"jobs", report.jobs},
           {"harness_rss_kib",
            {{"before", kib(report.harness_rss_before_kib)},

@@ -209,6 +209,16 @@ class JunitReporter final : public Reporter {
       write_tails(out, s, true);
       out << "  </testsuite>\n";
     }
+    // A run that did not finish must not read as a clean pass to a CI system.
+    if (!report.complete) {
+      out << "  <testsuite name=\"harness\" package=\"harness\" id=\"" << id << "\" timestamp=\""
+          << timestamp << "\" hostname=\"" << hostname
+          << "\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\" time=\"0.000\">\n"
+          << "    <testcase name=\"run complete\" classname=\"harness\" time=\"0.000\">\n"
+          << "      <error message=\"the harness run did not finish (still running, or killed)\" "
+             "type=\"incomplete\"/>\n"
+          << "    </testcase>\n  </testsuite>\n";
+    }
     out << "</testsuites>\n";
   }
 };

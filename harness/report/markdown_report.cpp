@@ -40,6 +40,9 @@ void write_header(const RunReport& r, std::ostream& out) {
                      errors == 1 ? "" : "s");
   if (r.interrupted) {
     out << "**The run was interrupted**: only the scenarios below ran.\n\n";
+  } else if (!r.complete) {
+    out << "**The run did not finish** (the harness is still running, or was killed): only "
+           "the scenarios below ran.\n\n";
   }
 }
 

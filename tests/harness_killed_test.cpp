@@ -1,0 +1,124 @@
+// `harness run` killed with SIGKILL: the watchdog it forked kills every process the run started
+// (worker roots die of PR_SET_PDEATHSIG; setsid daemons by their instance token), and the report
+// it left says the run did not finish.
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "harness/supervise/sampler.hpp"
+
+extern char** environ;
+
+namespace harness {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+// Pids of live processes whose environment carries `needle` (zombies have none).
+std::vector<int> carrying(const std::string& needle) {
+  std::vector<int> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
+    std::string env;
+    if (!read_proc_file(("/proc/" + name + "/environ").c_str(), env)) continue;
+    if (env.find(needle) != std::string::npos) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(harness_killed_test, sigkill_of_the_harness_leaves_no_worker_and_an_incomplete_report) {
+  const fs::path dir = fs::temp_directory_path() / ("harness_killed_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "daemons.yaml") << R"(schema: 1
+name: daemons
+worker:
+  # The root forks a setsid daemon (its own session and group) and a plain child.
+  command: ["/bin/sh", "-c", "setsid sleep 120 & sleep 120 & wait"]
+  timeout: 120s
+run:
+  instances: 3
+)";
+  const std::string report = (dir / "report").string();
+  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
+                                "--report-dir", report, (dir / "daemons.yaml").string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t harness = -1;
+  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
+
+  // Three roots, three daemons, three sleeps.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (carrying(needle).size() < 9 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(carrying(needle).size(), 9u);
+
+  ASSERT_EQ(kill(harness, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(harness, &status, 0), harness);
+  ASSERT_TRUE(WIFSIGNALED(status));
+
+  const auto gone_by = std::chrono::steady_clock::now() + 5s;
+  while (!carrying(needle).empty() && std::chrono::steady_clock::now() < gone_by)
+    std::this_thread::sleep_for(20ms);
+  const std::vector<int> left = carrying(needle);
+  for (int pid : left) kill(pid, SIGKILL);  // never leave them to the next test
+  EXPECT_TRUE(left.empty()) << left.size() << " processes of the killed run survived";
+
+  const auto json = nlohmann::json::parse(read_text(fs::path(report) / "report.json"));
+  EXPECT_EQ(json.at("complete"), false);
+  EXPECT_EQ(json.at("interrupted"), false);
+  EXPECT_NE(read_text(fs::path(report) / "junit.xml").find("type=\"incomplete\""),
+            std::string::npos);
+  EXPECT_NE(read_text(fs::path(report) / "report.md").find("did not finish"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(harness_killed_test, a_finished_run_is_complete) {
+  const fs::path dir = fs::temp_directory_path() / ("harness_done_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "true.yaml") << "schema: 1\nname: t\nworker:\n  command: [\"/bin/true\"]\n";
+  const std::string report = (dir / "report").string();
+  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
+                                "--report-dir", report, (dir / "true.yaml").string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t harness = -1;
+  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(harness, &status, 0), harness);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const auto json = nlohmann::json::parse(read_text(fs::path(report) / "report.json"));
+  EXPECT_EQ(json.at("complete"), true);
+  EXPECT_EQ(read_text(fs::path(report) / "junit.xml").find("incomplete"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace harness
