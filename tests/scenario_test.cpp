@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/judge/expectation_values.hpp"
+
 using namespace std::chrono_literals;
 
 namespace harness {
@@ -45,12 +47,17 @@ TEST(scenario_test, loads_the_design_example) {
   EXPECT_EQ(s.worker.grace, 2s);
   EXPECT_EQ(s.run.instances, 3);
   EXPECT_EQ(s.run.sample_interval, 10ms);
-  ASSERT_TRUE(s.expect.exit_code);
-  EXPECT_EQ(s.expect.exit_code->value, 0);
-  EXPECT_EQ(s.expect.peak_rss_max_kib, 600 * 1024);
-  ASSERT_EQ(s.expect.result.size(), 2u);
-  EXPECT_EQ(s.expect.result[1].field, "fps");
-  EXPECT_EQ(s.expect.result[1].bounds.min, 1.0);
+  const auto* exit_code = s.expect.get<ExitCodeExpectation>("exit_code");
+  ASSERT_TRUE(exit_code);
+  EXPECT_EQ(exit_code->kind, ExitCodeExpectation::Kind::kEquals);
+  EXPECT_EQ(exit_code->value, 0);
+  ASSERT_TRUE(s.expect.get<std::int64_t>("peak_rss_max"));
+  EXPECT_EQ(*s.expect.get<std::int64_t>("peak_rss_max"), 600 * 1024);
+  const auto* result = s.expect.get<std::vector<FieldExpectation>>("result");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->size(), 2u);
+  EXPECT_EQ((*result)[1].field, "fps");
+  EXPECT_EQ((*result)[1].bounds.min, 1.0);
   EXPECT_EQ(s.expect_json["peak_rss_max"], "600MiB");
   EXPECT_EQ(s.matrix_json["instances"], nlohmann::json::array({1, 2}));
   EXPECT_EQ(s.dir, std::filesystem::absolute(kData).lexically_normal().string());
