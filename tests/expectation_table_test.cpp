@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -14,37 +13,12 @@
 
 #include "harness/judge/expect.hpp"
 #include "harness/scenario/scenario.hpp"
+#include "markdown_table.hpp"
 
 namespace harness {
 namespace {
 
 const std::string kDocs = std::string(HARNESS_SOURCE_DIR) + "/docs/scenarios.md";
-
-struct DocRow {
-  int line = 0;
-  std::vector<std::string> keys;
-  std::string type, passes;
-};
-
-// The cells of a Markdown table line "| a | b | c |"; "\|" is a '|' inside a cell.
-std::vector<std::string> cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (std::size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
-      cell += '|';
-      ++i;
-    } else if (line[i] == '|') {
-      const auto b = cell.find_first_not_of(' ');
-      const auto e = cell.find_last_not_of(' ');
-      out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
-      cell.clear();
-    } else {
-      cell += line[i];
-    }
-  }
-  return out;
-}
 
 // "`stdout_matches`, `stderr_matches`" -> the two names.
 std::vector<std::string> keys_of(const std::string& cell) {
@@ -58,25 +32,18 @@ std::vector<std::string> keys_of(const std::string& cell) {
   return out;
 }
 
-// The rows of the first table after the "## `expect`" heading.
+struct DocRow {
+  int line = 0;
+  std::vector<std::string> keys;
+  std::string type, passes;
+};
+
 std::vector<DocRow> documented_rows() {
-  std::ifstream in(kDocs);
-  EXPECT_TRUE(in) << "cannot read " << kDocs;
   std::vector<DocRow> rows;
-  bool in_section = false, in_table = false;
-  int n = 0;
-  for (std::string line; std::getline(in, line);) {
-    ++n;
-    if (line.rfind("## ", 0) == 0) in_section = line == "## `expect`";
-    if (!in_section) continue;
-    if (line.rfind("|", 0) != 0) {
-      if (in_table) break;
-      continue;
-    }
-    in_table = true;
-    const auto c = cells(line);
-    if (c.size() != 3 || c[0] == "key" || c[0].rfind("---", 0) == 0) continue;
-    rows.push_back({n, keys_of(c[0]), c[1], c[2]});
+  for (const auto& r : testing::markdown_table(kDocs, "## `expect`")) {
+    EXPECT_EQ(r.cells.size(), 3u) << kDocs << ":" << r.line
+                                  << ": expected key | type | passes when";
+    if (r.cells.size() == 3) rows.push_back({r.line, keys_of(r.cells[0]), r.cells[1], r.cells[2]});
   }
   return rows;
 }

@@ -329,6 +329,9 @@ TEST(scenario_test, matrix_errors) {
   EXPECT_EQ(only_error(kHead + "matrix:\n  instance: [1, 2]\n"),
             "x.yaml:6:3: error: matrix key 'instance' is not a run field (did you mean "
             "'instances'?); rename it if it is meant as a variable");
+  EXPECT_EQ(only_error(kHead + "matrix:\n  bad-key: [1]\n"),
+            "x.yaml:6:3: error: matrix key 'bad-key' is neither a run field (instances, repeat, "
+            "warmup, stagger, sample_interval) nor a variable name (letters, digits, '_')");
 }
 
 TEST(scenario_test, matrix_with_too_many_points_is_refused) {
