@@ -176,12 +176,33 @@ TEST(scenario_test, absurd_values_are_refused) {
 }
 
 TEST(scenario_test, bad_regex_is_a_load_error_at_its_position) {
-  auto error = only_error(kHead + "expect:\n  stderr_matches: \"a(b\"\n");
-  EXPECT_EQ(error.rfind("x.yaml:6:19: error: 'expect.stderr_matches' is not a valid ECMAScript "
-                        "regular expression 'a(b': ",
-                        0),
+  EXPECT_EQ(only_error(kHead + "expect:\n  stderr_matches: \"a(b\"\n"),
+            "x.yaml:6:19: error: 'expect.stderr_matches' is not a valid RE2 regular expression "
+            "'a(b': missing ): a(b (RE2 has no lookaround and no backreferences; escape special "
+            "characters such as ( [ . * with a backslash)");
+}
+
+TEST(scenario_test, lookaround_and_backreferences_are_load_errors_naming_re2) {
+  // RE2 refuses what would need backtracking; the message says which syntax is accepted.
+  auto errors = errors_of(kHead +
+                          "expect:\n  stdout_matches: [\"^(?=.*x)\", \"(a)\\\\1\"]\n  error: "
+                          "{message_matches: \"(?<!a)b\"}\n");
+  ASSERT_EQ(errors.size(), 3u) << ::testing::PrintToString(errors);
+  EXPECT_EQ(errors[0].rfind("x.yaml:6:20: error: 'expect.stdout_matches' is not a valid RE2 "
+                            "regular expression '^(?=.*x)': invalid perl operator: (?=",
+                            0),
             0u)
-      << error;
+      << errors[0];
+  EXPECT_EQ(errors[1].rfind("x.yaml:6:32: error: 'expect.stdout_matches' is not a valid RE2 "
+                            "regular expression '(a)\\1': invalid escape sequence: \\1",
+                            0),
+            0u)
+      << errors[1];
+  EXPECT_EQ(errors[2].rfind("x.yaml:7:28: error: 'expect.error.message_matches' is not a valid "
+                            "RE2 regular expression",
+                            0),
+            0u)
+      << errors[2];
 }
 
 TEST(scenario_test, unknown_signal_name_suggests_the_closest) {

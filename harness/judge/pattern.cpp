@@ -1,35 +1,25 @@
-// GCC 12 reports a false "may be used uninitialized" inside libstdc++'s regex compiler at -O2
-// with sanitizers (GCC bug 105562); the code is std::regex's own, not ours.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include "harness/judge/pattern.hpp"
+
+#include <re2/re2.h>
+
+#include <stdexcept>
 
 #include "harness/core/yaml_reader.hpp"
 
 namespace harness {
 namespace {
 
-// libstdc++'s regex matcher recurses per character; bounded windows keep its stack bounded
-// whatever a worker printed on one line.
-constexpr std::size_t kWindow = 1024;
-constexpr std::size_t kOverlap = 128;
 constexpr std::size_t kMaxPatternLength = 1000;
-
-bool search_line(const std::regex& re, std::string_view line) {
-  for (std::size_t pos = 0;; pos += kWindow - kOverlap) {
-    std::string_view window = line.substr(pos, kWindow);
-    auto flags =
-        pos == 0 ? std::regex_constants::match_default : std::regex_constants::match_not_bol;
-    if (pos + kWindow < line.size()) flags |= std::regex_constants::match_not_eol;
-    if (std::regex_search(window.begin(), window.end(), re, flags)) return true;
-    if (pos + kWindow >= line.size()) return false;
-  }
-}
 
 }  // namespace
 
 Pattern make_pattern(const std::string& source) {
-  return Pattern{source, std::make_shared<const std::regex>(source, std::regex::ECMAScript)};
+  RE2::Options options;
+  options.set_log_errors(false);  // the error goes into the diagnostic, not to stderr
+  options.set_encoding(RE2::Options::EncodingLatin1);
+  auto re = std::make_shared<const RE2>(source, options);
+  if (!re->ok()) throw std::invalid_argument(re->error());
+  return Pattern{source, std::move(re)};
 }
 
 std::optional<std::string_view> Pattern::first_match(std::string_view text) const {
@@ -40,7 +30,7 @@ std::optional<std::string_view> Pattern::first_match(std::string_view text) cons
     const std::string_view raw = text.substr(start, end - start);
     std::string_view line = raw;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (search_line(*re, line)) return raw;
+    if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), *re)) return raw;
     if (end == text.size()) break;
     start = end + 1;
   }
@@ -67,10 +57,11 @@ std::optional<Pattern> read_pattern(YamlReader& r, const YamlEntry& e, const YAM
   }
   try {
     return make_pattern(src);
-  } catch (const std::regex_error& ex) {
-    r.error(node.Mark(), "'" + e.path + "' is not a valid ECMAScript regular expression '" + src +
+  } catch (const std::invalid_argument& ex) {
+    r.error(node.Mark(), "'" + e.path + "' is not a valid RE2 regular expression '" + src +
                              "': " + ex.what() +
-                             " (escape special characters such as ( [ . * with a backslash)");
+                             " (RE2 has no lookaround and no backreferences; escape special "
+                             "characters such as ( [ . * with a backslash)");
     return std::nullopt;
   }
 }
