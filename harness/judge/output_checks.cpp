@@ -2,10 +2,10 @@
 // valid JSON, and that no two instances of a run share it or wrote the same bytes.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
+#include <system_error>
 
+#include "harness/core/files.hpp"
 #include "harness/core/units.hpp"
 #include "harness/judge/expectation_rows.hpp"
 
@@ -34,8 +34,18 @@ std::optional<std::string> read_output(const ProcessResult& p, const std::string
               ", larger than the " + format_size(kMaxOutputFileBytes) + " the harness reads";
     return std::nullopt;
   }
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_file(path, kMaxOutputFileBytes);  // it may have grown since the stat
+  } catch (const std::system_error& e) {
+    problem = e.what();
+    return std::nullopt;
+  }
+  if (text.size() > kMaxOutputFileBytes) {
+    problem = path.string() + " is larger than the " + format_size(kMaxOutputFileBytes) +
+              " the harness reads";
+    return std::nullopt;
+  }
   if (!nlohmann::json::accept(text)) {
     problem = path.string() + " is not valid JSON";
     return std::nullopt;

@@ -8,8 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <system_error>
 
+#include "harness/core/files.hpp"
 #include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
 
@@ -328,12 +329,13 @@ Scenario load_scenario(const std::string& path, const LoadOptions& options) {
                     "file is " + format_size(static_cast<std::int64_t>(size)) + ", over the " +
                         format_size(static_cast<std::int64_t>(options.max_file_bytes)) +
                         " limit for a scenario; a scenario needs a few lines");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_whole_file(path, 0, 0, "cannot open " + path + ": " + std::strerror(errno));
-  // Read at most one byte past the cap: the file may grow between stat and read.
-  std::string text(options.max_file_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::string text;
+  try {
+    // At most one byte past the cap: the file may grow between stat and read.
+    text = read_file(path, options.max_file_bytes);
+  } catch (const std::system_error& e) {
+    fail_whole_file(path, 0, 0, e.what());
+  }
   return parse_scenario(text, path, options);
 }
 
