@@ -21,6 +21,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libbenchmark-tools
   libcli11-dev libfmt-dev
+  libre2-dev
   libxml2-utils
   darknet opencv-doc
   clang-format

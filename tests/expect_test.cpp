@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 
+#include "harness/judge/expectation_values.hpp"
 #include "harness/scenario/scenario.hpp"
 
 namespace harness {
@@ -197,6 +199,68 @@ TEST(expect_test, regex_over_a_huge_line_does_not_overflow_the_stack) {
   p.out.bytes = p.out.tail.size();
   EXPECT_EQ(judge("  stdout_matches: \"a.*needle\"\n", p), Failures{});
   EXPECT_EQ(judge("  stdout_not_matches: \"needlex\"\n", p), Failures{});
+}
+
+TEST(expect_test, catastrophic_pattern_on_a_long_line_is_judged_at_once) {
+  // `^(a+)+b` backtracks exponentially in a backtracking engine (std::regex took minutes on 34
+  // 'a's, deaf to SIGINT). RE2 is linear in the text. 5 s is a generous functional bound on
+  // the real judge path (load, then evaluate), not a speed claim.
+  ProcessResult p = good();
+  p.out.tail = std::string(34, 'a') + "\n" + std::string(1 << 20, 'a') + "\n";
+  p.out.bytes = p.out.tail.size();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(judge("  stdout_not_matches: \"^(a+)+b\"\n  stdout_matches: \"^(a+)+$\"\n", p),
+            Failures{});
+  p.out.tail += "aaaaab\n";
+  EXPECT_EQ(judge("  stdout_not_matches: \"^(a+)+b\"\n", p),
+            Failures{"instance 0: stdout_not_matches expected no /^(a+)+b/, got \"aaaaab\""});
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(expect_test, a_long_line_is_searched_whole) {
+  // A match longer than any window: the line is searched as one, '^' and '$' at its ends.
+  ProcessResult p = good();
+  p.out.tail = "x" + std::string(5000, 'a') + "y\n";
+  EXPECT_EQ(judge("  stdout_matches: \"^xa+y$\"\n", p), Failures{});
+  EXPECT_EQ(judge("  stdout_not_matches: \"^a\"\n", p), Failures{});
+}
+
+TEST(expect_test, lines_are_matched_as_bytes) {
+  ProcessResult p = good();
+  p.out.tail = "invalid utf-8: \xff\xfe end\r\nun caf\xc3\xa9\n";
+  EXPECT_EQ(judge("  stdout_matches: [\"^invalid utf-8: .. end$\", \"caf\xc3\xa9$\"]\n", p),
+            Failures{});
+  EXPECT_EQ(judge("  stdout_not_matches: \"utf-8: .* end$\"\n", p),
+            Failures{"instance 0: stdout_not_matches expected no /utf-8: .* end$/, got \"invalid "
+                     "utf-8: \xff\xfe end\\x0d\""});
+}
+
+// The lifecycle scenario proves each of 20 jobs got its own successful result with one pattern
+// per job; RE2 has no lookahead, so each pattern spells out the key orders. Judged here on
+// result lines in every order, and on lines that must not count.
+TEST(expect_test, serve_20_jobs_patterns_find_each_job_in_any_key_order) {
+  const Scenario s = load_scenario(HARNESS_SOURCE_DIR "/scenarios/lifecycle/serve_20_jobs.yaml");
+  const auto* patterns = s.expect.get<std::vector<Pattern>>("stdout_matches");
+  ASSERT_TRUE(patterns);
+  ASSERT_EQ(patterns->size(), 20u);
+  const std::vector<std::string> keys{"\"event\":\"result\"", "\"status\":\"success\"",
+                                      "\"frames_processed\":1"};
+  for (int job = 1; job <= 20; ++job) {
+    const Pattern& pat = (*patterns)[job - 1];
+    std::vector<std::string> fields = keys;
+    fields.push_back("\"job\":" + std::to_string(job));
+    std::sort(fields.begin(), fields.end());
+    do {  // every order of the four fields
+      std::string line = "{";
+      for (const auto& f : fields) line += (line.size() > 1 ? "," : "") + f;
+      EXPECT_TRUE(pat.search(line + "}")) << pat.source << " on " << line << "}";
+    } while (std::next_permutation(fields.begin(), fields.end()));
+    const std::string id = std::to_string(job);
+    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + "0,\"status\":\"success\"}"));
+    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + ",\"status\":\"failed\"}"));
+    EXPECT_FALSE(pat.search("{\"event\":\"progress\",\"job\":" + id + ",\"status\":\"success\"}"));
+    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + "}\n\"status\":\"success\""));
+  }
 }
 
 TEST(expect_test, times) {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -183,6 +184,40 @@ TEST_F(run_scenarios_test, progress_callbacks_name_the_scenario_they_belong_to) 
     EXPECT_NE(std::find(s.begin(), s.end(), "result"), s.end()) << name;
     EXPECT_EQ(std::count(s.begin(), s.end(), "exit"), 1) << name;
   }
+}
+
+int thread_count() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+  return -1;
+}
+
+// on_done rewrites reports and may throw (a full disk, no memory). The pool must still be
+// joined and the exception reach the caller; a joinable std::thread destroyed during the
+// unwinding terminated the whole program instead.
+TEST_F(run_scenarios_test, a_throwing_on_done_joins_the_pool_and_reaches_the_caller) {
+  ScenarioRunner runner(supervisor_, options_);
+  const std::vector<Scenario> scenarios{busy("t1", 300), busy("t2", 600), busy("t3", 300),
+                                        busy("t4", 300)};
+  const int threads_before = thread_count();
+  ASSERT_GT(threads_before, 0);
+  int calls = 0;
+  const auto throwing = [&](std::size_t, ScenarioResult&&) {
+    ++calls;
+    throw std::runtime_error("cannot write report.json: No space left on device");
+  };
+  EXPECT_THROW(run_scenarios(runner, scenarios, 2, nullptr, throwing), std::runtime_error);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(thread_count(), threads_before) << "a pool thread outlived run_scenarios";
+  EXPECT_TRUE(test::survivors(-1).empty()) << "a worker outlived run_scenarios";
+  // Nothing new was started once on_done failed.
+  EXPECT_FALSE(fs::exists(options_.out_root / "t3"));
+  EXPECT_FALSE(fs::exists(options_.out_root / "t4"));
+
+  calls = 0;  // the same on the calling thread (--jobs 1)
+  EXPECT_THROW(run_scenarios(runner, scenarios, 1, nullptr, throwing), std::runtime_error);
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/judge/expectation_values.hpp"
+
 using namespace std::chrono_literals;
 
 namespace harness {
@@ -45,12 +47,17 @@ TEST(scenario_test, loads_the_design_example) {
   EXPECT_EQ(s.worker.grace, 2s);
   EXPECT_EQ(s.run.instances, 3);
   EXPECT_EQ(s.run.sample_interval, 10ms);
-  ASSERT_TRUE(s.expect.exit_code);
-  EXPECT_EQ(s.expect.exit_code->value, 0);
-  EXPECT_EQ(s.expect.peak_rss_max_kib, 600 * 1024);
-  ASSERT_EQ(s.expect.result.size(), 2u);
-  EXPECT_EQ(s.expect.result[1].field, "fps");
-  EXPECT_EQ(s.expect.result[1].bounds.min, 1.0);
+  const auto* exit_code = s.expect.get<ExitCodeExpectation>("exit_code");
+  ASSERT_TRUE(exit_code);
+  EXPECT_EQ(exit_code->kind, ExitCodeExpectation::Kind::kEquals);
+  EXPECT_EQ(exit_code->value, 0);
+  ASSERT_TRUE(s.expect.get<std::int64_t>("peak_rss_max"));
+  EXPECT_EQ(*s.expect.get<std::int64_t>("peak_rss_max"), 600 * 1024);
+  const auto* result = s.expect.get<std::vector<FieldExpectation>>("result");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->size(), 2u);
+  EXPECT_EQ((*result)[1].field, "fps");
+  EXPECT_EQ((*result)[1].bounds.min, 1.0);
   EXPECT_EQ(s.expect_json["peak_rss_max"], "600MiB");
   EXPECT_EQ(s.matrix_json["instances"], nlohmann::json::array({1, 2}));
   EXPECT_EQ(s.dir, std::filesystem::absolute(kData).lexically_normal().string());
@@ -169,12 +176,33 @@ TEST(scenario_test, absurd_values_are_refused) {
 }
 
 TEST(scenario_test, bad_regex_is_a_load_error_at_its_position) {
-  auto error = only_error(kHead + "expect:\n  stderr_matches: \"a(b\"\n");
-  EXPECT_EQ(error.rfind("x.yaml:6:19: error: 'expect.stderr_matches' is not a valid ECMAScript "
-                        "regular expression 'a(b': ",
-                        0),
+  EXPECT_EQ(only_error(kHead + "expect:\n  stderr_matches: \"a(b\"\n"),
+            "x.yaml:6:19: error: 'expect.stderr_matches' is not a valid RE2 regular expression "
+            "'a(b': missing ): a(b (RE2 has no lookaround and no backreferences; escape special "
+            "characters such as ( [ . * with a backslash)");
+}
+
+TEST(scenario_test, lookaround_and_backreferences_are_load_errors_naming_re2) {
+  // RE2 refuses what would need backtracking; the message says which syntax is accepted.
+  auto errors = errors_of(kHead +
+                          "expect:\n  stdout_matches: [\"^(?=.*x)\", \"(a)\\\\1\"]\n  error: "
+                          "{message_matches: \"(?<!a)b\"}\n");
+  ASSERT_EQ(errors.size(), 3u) << ::testing::PrintToString(errors);
+  EXPECT_EQ(errors[0].rfind("x.yaml:6:20: error: 'expect.stdout_matches' is not a valid RE2 "
+                            "regular expression '^(?=.*x)': invalid perl operator: (?=",
+                            0),
             0u)
-      << error;
+      << errors[0];
+  EXPECT_EQ(errors[1].rfind("x.yaml:6:32: error: 'expect.stdout_matches' is not a valid RE2 "
+                            "regular expression '(a)\\1': invalid escape sequence: \\1",
+                            0),
+            0u)
+      << errors[1];
+  EXPECT_EQ(errors[2].rfind("x.yaml:7:28: error: 'expect.error.message_matches' is not a valid "
+                            "RE2 regular expression",
+                            0),
+            0u)
+      << errors[2];
 }
 
 TEST(scenario_test, unknown_signal_name_suggests_the_closest) {
@@ -322,6 +350,9 @@ TEST(scenario_test, matrix_errors) {
   EXPECT_EQ(only_error(kHead + "matrix:\n  instance: [1, 2]\n"),
             "x.yaml:6:3: error: matrix key 'instance' is not a run field (did you mean "
             "'instances'?); rename it if it is meant as a variable");
+  EXPECT_EQ(only_error(kHead + "matrix:\n  bad-key: [1]\n"),
+            "x.yaml:6:3: error: matrix key 'bad-key' is neither a run field (instances, repeat, "
+            "warmup, stagger, sample_interval) nor a variable name (letters, digits, '_')");
 }
 
 TEST(scenario_test, matrix_with_too_many_points_is_refused) {

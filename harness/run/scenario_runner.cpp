@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -78,22 +79,85 @@ void finish_status(ScenarioResult& result) {
   result.status = result.failures.empty() ? "pass" : "fail";
 }
 
+namespace {
+
+ScenarioResult could_not_run(const Scenario& s, const std::string& why) {
+  ScenarioResult result;
+  result.name = s.name;
+  result.file = s.file;
+  result.labels = s.labels;
+  result.status = "error";
+  result.error = "the harness could not run it: " + why;
+  return result;
+}
+
+// What the pool threads and the scheduling thread share; guarded by `mutex`.
+struct PoolState {
+  std::mutex mutex;
+  std::condition_variable_any changed;
+  int running = 0;  // handed to the pool and not yet finished
+  std::deque<std::size_t> ready;
+  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
+};
+
+// `threads` threads running scenarios from state.ready into state.finished. RAII: destroying
+// the pool asks its threads to stop and joins them (std::jthread), also while an exception
+// unwinds the scheduling thread; a thread finishes the scenario it is running, then leaves
+// without taking another one.
+class ScenarioPool {
+ public:
+  ScenarioPool(PoolState& state, std::size_t threads,
+               const std::function<ScenarioResult(std::size_t)>& run_one)
+      : state_(state), run_one_(run_one) {
+    for (std::size_t t = 0; t < threads; ++t) {
+      try {
+        threads_.emplace_back([this](std::stop_token stop) { work(stop); });
+      } catch (const std::system_error&) {  // fewer threads than asked: run with what we have
+        if (threads_.empty()) throw;
+        break;
+      }
+    }
+  }
+  std::size_t size() const { return threads_.size(); }
+
+ private:
+  void work(const std::stop_token& stop) {
+    std::unique_lock lock(state_.mutex);
+    for (;;) {
+      state_.changed.wait(lock, stop, [&] { return !state_.ready.empty(); });
+      if (stop.stop_requested()) return;  // even with scenarios left in `ready`
+      const std::size_t i = state_.ready.front();
+      state_.ready.pop_front();
+      lock.unlock();
+      ScenarioResult result = run_one_(i);
+      lock.lock();
+      state_.finished.emplace_back(i, std::move(result));
+      --state_.running;
+      state_.changed.notify_all();
+    }
+  }
+
+  PoolState& state_;
+  const std::function<ScenarioResult(std::size_t)>& run_one_;
+  std::vector<std::jthread> threads_;  // last: joined before the rest goes
+};
+
+}  // namespace
+
 void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
                    RunProgress* progress,
                    const std::function<void(std::size_t, ScenarioResult&&)>& on_done) {
   jobs = std::max(jobs, 1);
   const auto start = Clock::now();
-  const auto run_one = [&](std::size_t i) {
+  const std::function<ScenarioResult(std::size_t)> run_one = [&](std::size_t i) {
     const double start_s = seconds_since(start);
     ScenarioResult result;
     try {
       result = runner.run(scenarios[i], progress);
     } catch (const std::exception& e) {  // out of memory or fds: not the worker's doing
-      result.name = scenarios[i].name;
-      result.file = scenarios[i].file;
-      result.labels = scenarios[i].labels;
-      result.status = "error";
-      result.error = std::string("the harness could not run it: ") + e.what();
+      result = could_not_run(scenarios[i], e.what());
+    } catch (...) {  // nothing may escape a pool thread: that would terminate the harness
+      result = could_not_run(scenarios[i], "an unknown exception");
     }
     result.start_s = start_s;
     return result;
@@ -108,72 +172,39 @@ void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenario
 
   // A pool of `jobs` threads that live for the whole run: libproc2 keeps per-thread buffers
   // (~260 KiB once a thread read smaps) that are lost when a thread ends, so a thread per
-  // scenario would grow the harness with every scenario.
-  std::mutex mutex;
-  std::condition_variable changed;
-  int running = 0;  // handed to the pool and not yet finished
-  bool closing = false;
-  std::deque<std::size_t> ready;
-  std::deque<std::pair<std::size_t, ScenarioResult>> finished;
+  // scenario would grow the harness with every scenario. Declared after `state`, so an exception
+  // from on_done (or anywhere below) joins the threads before what they use goes away.
+  PoolState state;
+  const ScenarioPool pool(state, std::min<std::size_t>(jobs, scenarios.size()), run_one);
+  jobs = static_cast<int>(pool.size());
 
-  const auto work = [&] {
-    std::unique_lock<std::mutex> lock(mutex);
-    for (;;) {
-      changed.wait(lock, [&] { return closing || !ready.empty(); });
-      if (ready.empty()) return;
-      const std::size_t i = ready.front();
-      ready.pop_front();
-      lock.unlock();
-      ScenarioResult result = run_one(i);
-      lock.lock();
-      finished.emplace_back(i, std::move(result));
-      --running;
-      changed.notify_all();
-    }
-  };
-  std::vector<std::thread> pool;
-  const std::size_t threads = std::min<std::size_t>(jobs, scenarios.size());
-  for (std::size_t t = 0; t < threads; ++t) {
-    try {
-      pool.emplace_back(work);
-    } catch (const std::system_error&) {  // fewer threads than asked: run with what we have
-      if (pool.empty()) throw;
-      jobs = static_cast<int>(pool.size());
-      break;
-    }
-  }
-
-  std::unique_lock<std::mutex> lock(mutex);
+  std::unique_lock lock(state.mutex);
   // Hands finished results to on_done on this thread, outside the lock, and waits until
   // `may_go` holds.
   const auto wait_until = [&](const auto& may_go) {
     for (;;) {
-      while (!finished.empty()) {
-        auto [index, result] = std::move(finished.front());
-        finished.pop_front();
+      while (!state.finished.empty()) {
+        auto [index, result] = std::move(state.finished.front());
+        state.finished.pop_front();
         lock.unlock();
         on_done(index, std::move(result));
         lock.lock();
       }
       if (may_go()) return;
-      changed.wait(lock, [&] { return !finished.empty(); });
+      state.changed.wait(lock, [&] { return !state.finished.empty(); });
     }
   };
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     // A memory-measuring scenario waits for the machine to be its own, and keeps it.
     const bool alone = measures_memory(scenarios[i]);
-    wait_until([&] { return alone ? running == 0 : running < jobs; });
+    wait_until([&] { return alone ? state.running == 0 : state.running < jobs; });
     if (runner.cancelled()) break;
-    ++running;
-    ready.push_back(i);
-    changed.notify_all();
-    if (alone) wait_until([&] { return running == 0; });
+    ++state.running;
+    state.ready.push_back(i);
+    state.changed.notify_all();
+    if (alone) wait_until([&] { return state.running == 0; });
   }
-  wait_until([&] { return running == 0; });
-  closing = true;
-  changed.notify_all();
-  lock.unlock();
-  for (auto& t : pool) t.join();
+  wait_until([&] { return state.running == 0; });
 }
 
 ScenarioRunner::ScenarioRunner(Supervisor& supervisor, RunnerOptions options)

@@ -63,6 +63,8 @@ class ScenarioRunner {
 // calling thread after scenario i finished, in completion order; the caller rewrites its reports
 // there. result.start_s is set (seconds since the call). Stops starting scenarios once the
 // supervisor is cancelled and returns after the running ones ended. jobs < 1 counts as 1.
+// An exception from on_done stops the schedule the same way: the running scenarios end (their
+// results are dropped), the pool threads are joined, and the exception reaches the caller.
 void run_scenarios(ScenarioRunner& runner, const std::vector<Scenario>& scenarios, int jobs,
                    RunProgress* progress,
                    const std::function<void(std::size_t, ScenarioResult&&)>& on_done);

@@ -8,8 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <system_error>
 
+#include "harness/core/files.hpp"
 #include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
 
@@ -22,8 +23,6 @@ using namespace std::chrono_literals;
 const std::vector<std::string> kTopKeys{"schema", "name", "description", "labels",
                                         "worker", "run",  "matrix",      "expect"};
 const std::vector<std::string> kWorkerKeys{"command", "env", "cwd", "stdin", "timeout", "grace"};
-const std::vector<std::string> kRunKeys{"instances", "repeat", "warmup", "stagger",
-                                        "sample_interval"};
 
 // For "unknown key 'timeout' in 'run' (it belongs in 'worker')".
 std::vector<std::pair<std::string, std::string>> homes_except(const std::string& section) {
@@ -33,7 +32,7 @@ std::vector<std::pair<std::string, std::string>> homes_except(const std::string&
     for (const auto& k : keys) out.emplace_back(k, home);
   };
   add(kWorkerKeys, "worker");
-  add(kRunKeys, "run");
+  add(run_field_names(), "run");
   if (section != "expect")
     for (const auto& k : {"exit_code", "timed_out", "status", "wall_time_max", "peak_rss_max"})
       out.emplace_back(k, "expect");
@@ -100,7 +99,7 @@ class Loader {
       } else if (k == "run") {
         read_run(e, s.run);
       } else if (k == "matrix") {
-        read_matrix(e, s);
+        s.matrix = read_matrix(reader_, e, options_.max_matrix_points);
         s.matrix_json = reader_.to_json(e.value);
       } else if (k == "expect") {
         s.expect = parse_expect(reader_, e.value, mark_of(e));
@@ -237,104 +236,10 @@ class Loader {
     templated_.push_back({*w.stdin_data, "worker.stdin", mark_of(e)});
   }
 
-  // Reads one run field from `e` into `run`; shared by `run:` and the matrix.
-  void read_run_field(const std::string& k, const YamlEntry& e, RunSpec& run) {
-    if (k == "instances") {
-      if (auto v = reader_.integer(e, 1, 256)) run.instances = int(*v);
-    } else if (k == "repeat") {
-      if (auto v = reader_.integer(e, 1, 10000)) run.repeat = int(*v);
-    } else if (k == "warmup") {
-      if (auto v = reader_.integer(e, 0, 1000)) run.warmup = int(*v);
-    } else if (k == "stagger") {
-      if (auto v = reader_.duration(e, 0ms, 10min)) run.stagger = *v;
-    } else if (k == "sample_interval") {
-      if (auto v = reader_.duration(e, 1ms, 1min)) run.sample_interval = *v;
-    }
-  }
-
   void read_run(const YamlEntry& re, RunSpec& run) {
     for (const auto& e :
-         reader_.entries(re.value, mark_of(re), "run", kRunKeys, homes_except("run")))
-      read_run_field(e.key.Scalar(), e, run);
-  }
-
-  void read_matrix(const YamlEntry& me, Scenario& s) {
-    if (!me.value.IsMap()) {
-      reader_.error(me,
-                    "'matrix' must be a map of key: [values], e.g. {instances: [1, 2, 4]}, "
-                    "got " +
-                        YamlReader::describe(me.value));
-      return;
-    }
-    std::size_t points = 1;
-    for (auto it = me.value.begin(); it != me.value.end(); ++it) {
-      const YAML::Node key = it->first;
-      const YAML::Node values = it->second;
-      if (!key.IsScalar()) {
-        reader_.error(key.Mark(), "a matrix key must be a name, got " + YamlReader::describe(key));
-        continue;
-      }
-      const std::string k = key.Scalar();
-      const std::string path = "matrix." + k;
-      const auto& fields = matrix_run_fields();
-      bool run_field = std::find(fields.begin(), fields.end(), k) != fields.end();
-      const auto& builtins = builtin_variables();
-      if (!run_field && !is_variable_name(k)) {
-        std::string near = closest_match(k, fields);
-        reader_.error(key.Mark(), "matrix key '" + k + "' is neither a run field (" +
-                                      "instances, repeat, warmup, stagger, sample_interval) nor a "
-                                      "variable name (letters, digits, '_')" +
-                                      (near.empty() ? "" : "; did you mean '" + near + "'?"));
-        continue;
-      }
-      if (std::find(builtins.begin(), builtins.end(), k) != builtins.end()) {
-        reader_.error(key.Mark(), "matrix key '" + k + "' would hide the built-in ${" + k +
-                                      "}; choose another name");
-        continue;
-      }
-      if (std::any_of(s.matrix.begin(), s.matrix.end(),
-                      [&](const MatrixAxis& a) { return a.key == k; })) {
-        reader_.error(key.Mark(), "duplicate key '" + k + "' in 'matrix'");
-        continue;
-      }
-      if (!run_field) {
-        std::string near = closest_match(k, fields);
-        if (!near.empty())
-          reader_.error(key.Mark(), "matrix key '" + k + "' is not a run field (did you mean '" +
-                                        near + "'?); rename it if it is meant as a variable");
-      }
-      if (!values.IsSequence() || values.size() == 0) {
-        reader_.error(values.IsNull() ? key.Mark() : values.Mark(),
-                      "'" + path + "' must be a non-empty list of values, e.g. [1, 2, 4], got " +
-                          YamlReader::describe(values));
-        continue;
-      }
-      MatrixAxis axis{k, {}};
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        const YAML::Node v = values[i];
-        YamlEntry ve{path + "[" + std::to_string(i) + "]", key, v};
-        if (!v.IsScalar()) {
-          reader_.error(v.Mark(),
-                        "'" + ve.path + "' must be a single value, got " + YamlReader::describe(v));
-          continue;
-        }
-        if (run_field) {
-          RunSpec probe;
-          std::size_t before = reader_.diagnostics().size();
-          read_run_field(k, ve, probe);
-          if (reader_.diagnostics().size() != before) continue;
-        }
-        axis.values.push_back(YamlReader::scalar_to_json(v));
-      }
-      points *= std::max<std::size_t>(values.size(), 1);
-      if (points > options_.max_matrix_points) {
-        reader_.error(key.Mark(), "the matrix has more than " +
-                                      std::to_string(options_.max_matrix_points) +
-                                      " combinations; split the scenario or use fewer values");
-        return;
-      }
-      s.matrix.push_back(std::move(axis));
-    }
+         reader_.entries(re.value, mark_of(re), "run", run_field_names(), homes_except("run")))
+      find_run_field(e.key.Scalar())->read(reader_, e, run);
   }
 
   void check_variables(const Scenario& s) {
@@ -376,10 +281,6 @@ class Loader {
 }
 
 }  // namespace
-
-const std::vector<std::string>& matrix_run_fields() {
-  return kRunKeys;
-}
 
 Scenario parse_scenario(std::string_view text, const std::string& file,
                         const LoadOptions& options) {
@@ -428,45 +329,18 @@ Scenario load_scenario(const std::string& path, const LoadOptions& options) {
                     "file is " + format_size(static_cast<std::int64_t>(size)) + ", over the " +
                         format_size(static_cast<std::int64_t>(options.max_file_bytes)) +
                         " limit for a scenario; a scenario needs a few lines");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail_whole_file(path, 0, 0, "cannot open " + path + ": " + std::strerror(errno));
-  // Read at most one byte past the cap: the file may grow between stat and read.
-  std::string text(options.max_file_bytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::string text;
+  try {
+    // At most one byte past the cap: the file may grow between stat and read.
+    text = read_file(path, options.max_file_bytes);
+  } catch (const std::system_error& e) {
+    fail_whole_file(path, 0, 0, e.what());
+  }
   return parse_scenario(text, path, options);
 }
 
 std::vector<RunPoint> expand_matrix(const Scenario& s) {
-  std::vector<RunPoint> points(1);
-  points[0].run = s.run;
-  points[0].vars["SCENARIO_DIR"] = s.dir;
-  for (const auto& axis : s.matrix) {
-    std::vector<RunPoint> next;
-    for (const auto& base : points) {
-      for (const auto& value : axis.values) {
-        RunPoint p = base;
-        p.params[axis.key] = value;
-        const std::string text = value.is_string() ? value.get<std::string>() : value.dump();
-        if (axis.key == "instances") {
-          p.run.instances = value.get<int>();
-        } else if (axis.key == "repeat") {
-          p.run.repeat = value.get<int>();
-        } else if (axis.key == "warmup") {
-          p.run.warmup = value.get<int>();
-        } else if (axis.key == "stagger") {
-          p.run.stagger = parse_duration(text);
-        } else if (axis.key == "sample_interval") {
-          p.run.sample_interval = parse_duration(text);
-        } else {
-          p.vars[axis.key] = text;
-        }
-        next.push_back(std::move(p));
-      }
-    }
-    points = std::move(next);
-  }
-  return points;
+  return expand_matrix(s.run, s.matrix, s.dir);
 }
 
 WorkerSpec expand_worker(const WorkerSpec& worker, const Variables& vars) {

@@ -20,6 +20,8 @@
 
 #include "harness/core/diagnostic.hpp"
 #include "harness/judge/expect.hpp"
+#include "harness/scenario/matrix.hpp"
+#include "harness/scenario/run_fields.hpp"
 #include "harness/scenario/variables.hpp"
 
 namespace harness {
@@ -31,22 +33,6 @@ struct WorkerSpec {
   std::optional<std::string> stdin_data;     // nullopt: stdin is closed (reads see EOF)
   std::chrono::milliseconds timeout{60000};  // then SIGTERM to the whole tree
   std::chrono::milliseconds grace{2000};     // then SIGKILL
-};
-
-struct RunSpec {
-  int instances = 1;                     // started together
-  int repeat = 1;                        // judged runs, one after another
-  int warmup = 0;                        // runs before those, reported but not judged
-  std::chrono::milliseconds stagger{0};  // delay between two instances' starts
-  std::chrono::milliseconds sample_interval{10};
-};
-
-// Run fields a matrix key may vary; any other matrix key is a variable.
-const std::vector<std::string>& matrix_run_fields();
-
-struct MatrixAxis {
-  std::string key;
-  std::vector<nlohmann::json> values;  // typed as written: 3, "n", true
 };
 
 struct Scenario {
@@ -63,14 +49,6 @@ struct Scenario {
   nlohmann::json matrix_json = nullptr;                   // as written, or null
 };
 
-// One combination of matrix values (cartesian product, first key outermost, values in file
-// order); a single point with empty params when there is no matrix.
-struct RunPoint {
-  nlohmann::json params = nlohmann::json::object();  // {"instances": 2, "model": "n"}
-  RunSpec run;     // the scenario's run with this point's run fields applied
-  Variables vars;  // matrix variables of this point plus SCENARIO_DIR
-};
-
 struct LoadOptions {
   std::uintmax_t max_file_bytes = 1u << 20;  // refused before parsing
   std::size_t max_nodes = 100000;            // values walked generically (alias bombs)
@@ -84,6 +62,7 @@ Scenario load_scenario(const std::string& path, const LoadOptions& options = {})
 Scenario parse_scenario(std::string_view text, const std::string& file,
                         const LoadOptions& options = {});
 
+// The run points of the scenario: its matrix applied to its run (see matrix.hpp).
 std::vector<RunPoint> expand_matrix(const Scenario& scenario);
 
 // Substitutes variables in command, env values, cwd and stdin. Throws VariableError.
