@@ -1,7 +1,10 @@
 #include "harness/core/escape.hpp"
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
+#include <utility>
 
 namespace harness {
 namespace {
@@ -95,57 +98,58 @@ std::string printable_text(std::string_view bytes) {
   return out;
 }
 
-std::string xml_escape(std::string_view bytes, bool attribute) {
+namespace {
+
+// Replacements for ASCII characters (null: the character stays); one table per target format,
+// one loop for all of them.
+using EscapeTable = std::array<const char*, 128>;
+
+EscapeTable table(std::initializer_list<std::pair<char, const char*>> entries) {
+  EscapeTable t{};
+  for (const auto& [c, text] : entries) t[static_cast<unsigned char>(c)] = text;
+  return t;
+}
+
+std::string escape_with(std::string_view bytes, const EscapeTable& t) {
   const std::string text = printable_text(bytes);
   std::string out;
   out.reserve(text.size() + text.size() / 8);
   for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
-      case '\'': out += attribute ? "&apos;" : "'"; break;
-      case '\r': out += "&#13;"; break;
-      case '\n': out += attribute ? "&#10;" : "\n"; break;
-      case '\t': out += attribute ? "&#9;" : "\t"; break;
-      default: out += c;
-    }
+    const auto u = static_cast<unsigned char>(c);
+    const char* r = u < 128 ? t[u] : nullptr;
+    if (r)
+      out += r;
+    else
+      out += c;
   }
   return out;
+}
+
+const EscapeTable kXmlText = table({{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'\r', "&#13;"}});
+const EscapeTable kXmlAttribute = table({{'&', "&amp;"},
+                                         {'<', "&lt;"},
+                                         {'>', "&gt;"},
+                                         {'"', "&quot;"},
+                                         {'\'', "&apos;"},
+                                         {'\r', "&#13;"},
+                                         {'\n', "&#10;"},
+                                         {'\t', "&#9;"}});
+const EscapeTable kHtml =
+    table({{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
+const EscapeTable kMarkdownCell = table({{'|', "\\|"}, {'\n', " "}, {'\r', " "}, {'\t', " "}});
+
+}  // namespace
+
+std::string xml_escape(std::string_view bytes, bool attribute) {
+  return escape_with(bytes, attribute ? kXmlAttribute : kXmlText);
 }
 
 std::string html_escape(std::string_view bytes) {
-  const std::string text = printable_text(bytes);
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+  return escape_with(bytes, kHtml);
 }
 
 std::string markdown_cell(std::string_view bytes) {
-  const std::string text = printable_text(bytes);
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '|': out += "\\|"; break;
-      case '\n':
-      case '\r':
-      case '\t': out += ' '; break;
-      default: out += c;
-    }
-  }
-  return out;
+  return escape_with(bytes, kMarkdownCell);
 }
 
 }  // namespace harness
