@@ -44,6 +44,7 @@ struct ProcessTree::Proc {
   std::unique_ptr<asio::posix::stream_descriptor> watch;
   bool dead = false;
   bool sent_kill = false;
+  unsigned long long start_time = 0;  // fd-less only: identifies the process behind the pid
   int fd() const { return watch ? watch->native_handle() : -1; }
 };
 
@@ -57,7 +58,7 @@ ProcessTree::~ProcessTree() {
     if (!p->dead) {
       if (p->watch)
         pidfd_send(p->fd(), SIGKILL);
-      else if (still_ours(pid))
+      else if (same_live(*p))
         ::kill(pid, SIGKILL);
     }
   for (auto& [pid, p] : procs_) {
@@ -84,8 +85,10 @@ void ProcessTree::track(int pid) {
     p->watch->async_wait(asio::posix::descriptor_base::wait_read, [this, raw](error_code ec) {
       if (!ec) died(*raw);
     });
-  } else if (!still_ours(pid)) {
-    return;  // out of fds and not (or no longer) carrying our token: not ours to track
+  } else {
+    // Out of fds: the process is tracked by pid and start time, once its token says it is ours.
+    p->start_time = proc_stat(pid).start_time;
+    if (p->start_time == 0 || !still_ours(pid)) return;
   }
   procs_.emplace(pid, std::move(p));
 }
@@ -99,6 +102,11 @@ void ProcessTree::died(Proc& p) {
 
 bool ProcessTree::still_ours(int pid) const {
   return environ_token(pid) == token_;
+}
+
+bool ProcessTree::same_live(const Proc& p) const {
+  const ProcStat st = proc_stat(p.pid);
+  return st.start_time == p.start_time && st.state != 'Z';
 }
 
 std::vector<int> ProcessTree::refresh(bool root_alive) {
@@ -131,7 +139,7 @@ void ProcessTree::signal_all(int sig) {
     if (p->dead || p->sent_kill) continue;
     if (p->watch)
       pidfd_send(p->fd(), sig);
-    else if (still_ours(pid))
+    else if (same_live(*p))
       ::kill(pid, sig);
     if (sig == SIGKILL) p->sent_kill = true;
   }
@@ -142,24 +150,25 @@ int ProcessTree::kill_unkilled() {
   for (auto& [pid, p] : procs_) {
     if (p->dead || p->sent_kill) continue;
     const bool sent =
-        p->watch ? pidfd_send(p->fd(), SIGKILL) == 0 : still_ours(pid) && ::kill(pid, SIGKILL) == 0;
+        p->watch ? pidfd_send(p->fd(), SIGKILL) == 0 : same_live(*p) && ::kill(pid, SIGKILL) == 0;
     p->sent_kill = true;
     if (sent) ++killed;
   }
   return killed;
 }
 
-// A dead fd-less process that was reparented to us stays a zombie until the harness exits (init
-// reaps it then): reaping by pid number could take the root of another batch.
+// An fd-less process is the same process as long as its pid shows the start time it had when
+// it was tracked: a pid reused by another process has a later one. A zombie of ours with that
+// start time is exactly the process we tracked, so reaping it by pid is safe.
 bool ProcessTree::poll() {
   bool any = false;
   for (auto& [pid, p] : procs_) {
     if (p->dead || p->watch) continue;
-    // Gone, or a zombie we can reap, or the pid now belongs to someone else.
-    if (!still_ours(pid)) {
-      p->dead = true;
-      any = true;
-    }
+    const ProcStat st = proc_stat(pid);
+    if (st.start_time == p->start_time && st.state != 'Z') continue;  // still running
+    p->dead = true;
+    any = true;
+    if (st.start_time == p->start_time && st.ppid == ::getpid()) ::waitpid(pid, nullptr, WNOHANG);
   }
   if (any && on_death_) on_death_();
   return any;
@@ -202,21 +211,29 @@ std::vector<int> own_children() {
   return out;
 }
 
-int pgid_of(int pid) {
+ProcStat proc_stat(int pid) {
+  ProcStat out;
   std::string s;
-  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), s)) return -1;
+  if (!read_proc_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), s)) return out;
   // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses, so start after the
-  // last ')'.
+  // last ')'. starttime is field 22, the 20th after the comm.
   const auto close = s.rfind(')');
-  if (close == std::string::npos) return -1;
-  const char* p = s.c_str() + close + 1;
-  char* end = nullptr;
-  for (int field = 0; field < 2; ++field) {  // state, ppid
+  if (close == std::string::npos || close + 2 >= s.size()) return out;
+  const char* p = s.c_str() + close + 2;
+  out.state = *p;
+  for (int field = 1; field <= 19 && *p; ++field) {
+    while (*p && *p != ' ') ++p;
     while (*p == ' ') ++p;
-    while (*p != ' ' && *p != '\0') ++p;
+    if (field == 1) out.ppid = static_cast<int>(std::strtol(p, nullptr, 10));
+    if (field == 2) out.pgrp = static_cast<int>(std::strtol(p, nullptr, 10));
+    if (field == 19) out.start_time = std::strtoull(p, nullptr, 10);
   }
-  const long pgrp = std::strtol(p, &end, 10);
-  return end == p ? -1 : static_cast<int>(pgrp);
+  return out;
+}
+
+int pgid_of(int pid) {
+  const ProcStat st = proc_stat(pid);
+  return st.state == 0 ? -1 : st.pgrp;
 }
 
 std::string environ_token(int pid) {

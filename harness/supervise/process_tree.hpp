@@ -4,9 +4,10 @@
 // pidfd that tells when it dies and signals it without a pid-reuse race. Internal to supervise:
 // it lives on the session's event loop.
 //
-// When no fd is left for a pidfd (EMFILE), a process is tracked by pid number and the instance
-// token instead: its death is noticed by poll() (on the sampling tick), and a signal goes to it
-// only after its /proc/PID/environ still shows the token, so a reused pid is never signalled.
+// Past the harness's pidfd budget (half the fd limit, less a reserve), a process is tracked by pid
+// number and start time instead, once its token says it is ours: its death is noticed by poll()
+// (on the sampling tick), and a signal goes to it only while its pid still shows that start
+// time, so a reused pid is never signalled.
 
 #include <functional>
 #include <map>
@@ -51,6 +52,7 @@ class ProcessTree {
   struct Proc;
   void track(int pid);
   bool still_ours(int pid) const;
+  bool same_live(const Proc& p) const;
   void died(Proc& p);
 
   boost::asio::io_context& ioc_;
@@ -59,6 +61,15 @@ class ProcessTree {
   int root_ = -1;
   std::map<int, std::unique_ptr<Proc>> procs_;  // descendants ever seen, root excluded
 };
+
+// The fields of /proc/PID/stat the tree needs; state 0 when the process is gone.
+struct ProcStat {
+  char state = 0;
+  int ppid = 0;
+  int pgrp = -1;
+  unsigned long long start_time = 0;  // clock ticks after boot
+};
+ProcStat proc_stat(int pid);
 
 // Children of the harness process (all threads), from /proc/self/task/*/children.
 std::vector<int> own_children();

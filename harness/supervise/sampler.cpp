@@ -179,6 +179,7 @@ void SmapsPacer::record(double now_ms, double cost_ms) {
 }
 
 struct MemorySampler::Impl {
+  static constexpr std::size_t kMaxKeptFds = 256;
   RssSource source;
   std::int64_t page_kib = ::sysconf(_SC_PAGESIZE) / 1024;
 
@@ -230,6 +231,14 @@ struct MemorySampler::Impl {
         std::snprintf(path, sizeof path, "/proc/%d/statm", pid);
         int fd = ::open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) return -1;
+        if (statm.size() >= kMaxKeptFds) {
+          // A tree of hundreds of processes must not eat the fds the supervisor needs: past
+          // the bound, read by path and close at once.
+          const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+          ::close(fd);
+          if (n <= 0) return -1;
+          return parse_statm_rss_kib(std::string_view(buf, static_cast<std::size_t>(n)), page_kib);
+        }
         it = statm.emplace(pid, Open{fd, tick}).first;
       }
       it->second.tick = tick;
