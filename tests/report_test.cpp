@@ -1,7 +1,6 @@
 // Report tests: each format against a stored expected file with placeholders, the JSON contract
 // of reports/README.md, and hostile worker output through every format.
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include "harness/report/reporter.hpp"
 #include "tests/output_match.hpp"
 #include "tests/report_fixture.hpp"
+#include "tests/test_process.hpp"
 
 namespace harness {
 namespace {
@@ -60,14 +60,7 @@ class TempDir {
 
 // Runs `xmllint --noout FILE`; returns its exit status (0: well-formed).
 int xmllint(const fs::path& file) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::execlp("xmllint", "xmllint", "--noout", file.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return test::run_program({"xmllint", "--noout", file.string()}).status;
 }
 
 // ---- expected files ----------------------------------------------------------------------------
