@@ -3,12 +3,12 @@
 // The known sizes give the truth: a worker growing to 48 MiB holds 32 MiB more private memory
 // than one growing to 16 MiB, and every extra worker adds its private part to the total.
 
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +17,7 @@
 
 #include "harness/analysis/report_fields.hpp"
 #include "tests/output_match.hpp"
+#include "tests/test_process.hpp"
 
 namespace harness {
 namespace {
@@ -26,22 +27,13 @@ using nlohmann::json;
 
 constexpr double kMiB = 1024.0;
 
-// Runs argv with stdout to `out_file` (stderr inherited); returns the exit status.
+// Runs argv to its end; writes its stdout to `out_file` and returns the exit status. Its stderr
+// goes into `out_file`.stderr, beside it, for the failure messages.
 int run(const std::vector<std::string>& argv, const fs::path& out_file) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int fd = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) ::_exit(126);
-    ::dup2(fd, STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const test::Completed c = test::run_program(argv, {}, std::chrono::minutes(5));
+  std::ofstream(out_file, std::ios::binary) << c.out;
+  std::ofstream(out_file.string() + ".stderr", std::ios::binary) << c.err;
+  return c.status;
 }
 
 const json& series_for(const json& plan, const std::string& mib) {
@@ -85,8 +77,10 @@ int CapacityE2eTest::run_status_ = -1;
 int CapacityE2eTest::plan_status_ = -1;
 
 TEST_F(CapacityE2eTest, sweep_passes_and_plan_is_produced) {
-  ASSERT_EQ(run_status_, 0) << testing::read_text_file(*dir_ / "run.txt");
-  ASSERT_EQ(plan_status_, 0) << testing::read_text_file(*dir_ / "plan.json");
+  ASSERT_EQ(run_status_, 0) << testing::read_text_file(*dir_ / "run.txt")
+                            << testing::read_text_file(*dir_ / "run.txt.stderr");
+  ASSERT_EQ(plan_status_, 0) << testing::read_text_file(*dir_ / "plan.json")
+                             << testing::read_text_file(*dir_ / "plan.json.stderr");
   const json plan = plan_json();
   ASSERT_EQ(plan.at("series").size(), 2u);  // mib=16 and mib=48
   for (const json& s : plan.at("series")) {

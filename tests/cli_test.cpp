@@ -6,10 +6,7 @@
 // `--var WORKERS=<folder of FAULT_WORKER>`, so nothing depends on the working directory or on
 // files outside the repository and the build tree. Time bounds are generous functional bounds.
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -33,8 +30,8 @@
 
 #include "harness/core/escape.hpp"
 #include "harness/supervise/sampler.hpp"
-
-extern char** environ;
+#include "tests/test_process.hpp"
+#include "tests/xmllint.hpp"
 
 namespace {
 
@@ -77,92 +74,28 @@ class TempDir {
   fs::path path_;
 };
 
-// A child process whose stdout and stderr go to files, so nothing can block on a full pipe.
-class Child {
- public:
-  // Starts `program args...` in `cwd` with stdout/stderr redirected into `dir`.
-  Child(const std::string& program, const std::vector<std::string>& args, const fs::path& dir,
-        const fs::path& cwd)
-      : out_file_(dir / "harness.stdout"), err_file_(dir / "harness.stderr") {
-    // Everything the child needs is prepared before fork, so the child only calls
-    // async-signal-safe functions.
-    std::vector<std::string> argv_storage{program};
-    argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_storage) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const int out = ::open(out_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (out < 0 || err < 0 || in < 0) throw std::runtime_error("cannot open output files");
-    const std::string cwd_text = cwd.string();
-    start_ = Clock::now();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(in, STDIN_FILENO);
-      ::dup2(out, STDOUT_FILENO);
-      ::dup2(err, STDERR_FILENO);
-      if (::chdir(cwd_text.c_str()) != 0) ::_exit(126);
-      ::execve(argv[0], argv.data(), environ);
-      ::_exit(127);
-    }
-    ::close(out);
-    ::close(err);
-    ::close(in);
-    if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  }
-  ~Child() {
-    if (pid_ > 0) {  // a test gave up on it: do not leave it behind
-      ::kill(pid_, SIGKILL);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
+using Outcome = harness::test::Completed;  // status -1: did not end in time (then killed)
+using harness::test::TestProcess;
 
-  int pid() const { return pid_; }
+// The harness command line with `args`.
+std::vector<std::string> harness_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{HARNESS_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
 
-  // Exit status (128 + N for a signal), or nullopt if it has not ended within `limit`.
-  std::optional<int> wait_for(std::chrono::milliseconds limit) {
-    const auto deadline = Clock::now() + limit;
-    for (;;) {
-      int status = 0;
-      const int r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        elapsed_ = Clock::now() - start_;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      if (r < 0 || Clock::now() >= deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-
-  double seconds() const { return std::chrono::duration<double>(elapsed_).count(); }
-  std::string out() const { return read_text(out_file_); }
-  std::string err() const { return read_text(err_file_); }
-
- private:
-  fs::path out_file_, err_file_;
-  int pid_ = -1;
-  Clock::time_point start_;
-  Clock::duration elapsed_{};
-};
-
-struct Outcome {
-  int status = -1;  // -1: did not end in time (then killed)
-  std::string out, err;
-};
+// Started in `dir`, with `env` changes to the environment (see test::SpawnOptions).
+harness::test::SpawnOptions in(const fs::path& dir, std::vector<std::string> env = {}) {
+  harness::test::SpawnOptions options;
+  options.cwd = dir;
+  options.env = std::move(env);
+  return options;
+}
 
 // Runs the harness to completion; a safety limit far above any test's need.
-Outcome harness(const std::vector<std::string>& args, const fs::path& dir) {
-  Child child(HARNESS_BINARY, args, dir, dir);
-  Outcome o;
-  o.status = child.wait_for(120s).value_or(-1);
-  o.out = child.out();
-  o.err = child.err();
-  return o;
+Outcome harness(const std::vector<std::string>& args, const fs::path& dir,
+                std::vector<std::string> env = {}) {
+  return harness::test::run_program(harness_argv(args), in(dir, std::move(env)), 120s);
 }
 
 // `harness run` with the fault_worker folder and a report folder inside `dir`.
@@ -179,20 +112,6 @@ std::string describe(const Outcome& o) {
 
 json read_json(const fs::path& file) {
   return json::parse(read_text(file));  // throws on invalid JSON and invalid UTF-8
-}
-
-// `xmllint --noout FILE`: 0 when the file is well-formed XML.
-int xmllint(const fs::path& file) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) ::dup2(null, STDOUT_FILENO);
-    ::execlp("xmllint", "xmllint", "--noout", file.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
 std::vector<std::string> scenario_names(const json& report) {
@@ -242,7 +161,7 @@ bool wait_for_workers(const std::string& token, int count) {
 }
 
 // Sends SIGINT to the harness and waits for it: its exit status, nullopt after 15 s.
-std::optional<int> interrupt(Child& child) {
+std::optional<int> interrupt(TestProcess& child) {
   if (::kill(child.pid(), SIGINT) != 0) return std::nullopt;
   return child.wait_for(15s);
 }
@@ -270,17 +189,6 @@ bool is_located_error(const std::string& line) {
   }
   const std::string tag = " error: ";
   return line.compare(p, tag.size(), tag) == 0 && line.size() > p + tag.size();
-}
-
-// The first executable `name` on PATH, as execvp would find it; "" when there is none.
-std::string find_program(const std::string& name) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/bin:/bin");
-  for (std::string d; std::getline(dirs, d, ':');) {
-    const fs::path candidate = fs::path(d.empty() ? "." : d) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "";
 }
 
 std::string unique_token() {
@@ -418,22 +326,22 @@ TEST(cli_list_test, ctest_file_is_read_by_ctest_and_runs_a_scenario) {
   std::ofstream(tests / "CTestTestfile.cmake")
       << "include(\"" << (tests / "scenarios.cmake").string() << "\")\n";
 
-  const std::string ctest = find_program("ctest");
+  const std::string ctest = harness::test::find_program("ctest");
   ASSERT_NE(ctest, "") << "ctest is not on PATH";
-  Child ctest_list(ctest, {"--test-dir", tests.string(), "-N", "-L", "memory"}, dir.path(),
-                   dir.path());
-  ASSERT_EQ(ctest_list.wait_for(60s), 0) << ctest_list.out() << ctest_list.err();
-  EXPECT_NE(ctest_list.out().find("scenario.cli_memory"), std::string::npos) << ctest_list.out();
-  EXPECT_EQ(ctest_list.out().find("scenario.cli_pass"), std::string::npos) << ctest_list.out();
-  EXPECT_NE(ctest_list.out().find("Total Tests: 1"), std::string::npos) << ctest_list.out();
+  const Outcome ctest_list = harness::test::run_program(
+      {ctest, "--test-dir", tests.string(), "-N", "-L", "memory"}, in(dir.path()), 60s);
+  ASSERT_EQ(ctest_list.status, 0) << describe(ctest_list);
+  EXPECT_NE(ctest_list.out.find("scenario.cli_memory"), std::string::npos) << ctest_list.out;
+  EXPECT_EQ(ctest_list.out.find("scenario.cli_pass"), std::string::npos) << ctest_list.out;
+  EXPECT_NE(ctest_list.out.find("Total Tests: 1"), std::string::npos) << ctest_list.out;
 
-  Child ctest_run(ctest,
-                  {"--test-dir", tests.string(), "-L", "quick|failing", "--output-on-failure"},
-                  dir.path(), dir.path());
+  const Outcome ctest_run = harness::test::run_program(
+      {ctest, "--test-dir", tests.string(), "-L", "quick|failing", "--output-on-failure"},
+      in(dir.path()), 120s);
   // cli_fail fails by design, so ctest reports one failure out of two.
-  ASSERT_EQ(ctest_run.wait_for(120s), 8) << ctest_run.out() << ctest_run.err();
-  EXPECT_NE(ctest_run.out().find("50% tests passed, 1 tests failed out of 2"), std::string::npos)
-      << ctest_run.out();
+  ASSERT_EQ(ctest_run.status, 8) << describe(ctest_run);
+  EXPECT_NE(ctest_run.out.find("50% tests passed, 1 tests failed out of 2"), std::string::npos)
+      << ctest_run.out;
   EXPECT_TRUE(fs::exists(dir.path() / "ctest-reports" / "cli_pass" / "report.json"));
 }
 
@@ -548,7 +456,6 @@ TEST(cli_report_test, all_four_files_are_written_and_junit_is_xml) {
     ASSERT_TRUE(fs::exists(report / file)) << file;
     EXPECT_GT(fs::file_size(report / file), 0u) << file;
   }
-  EXPECT_EQ(xmllint(report / "junit.xml"), 0) << read_text(report / "junit.xml");
   EXPECT_NE(read_text(report / "junit.xml").find("cli_pass"), std::string::npos);
   EXPECT_NE(read_text(report / "report.md").find("cli_pass"), std::string::npos);
   EXPECT_NE(read_text(report / "report.html").find("cli_pass"), std::string::npos);
@@ -556,12 +463,16 @@ TEST(cli_report_test, all_four_files_are_written_and_junit_is_xml) {
   for (const auto& entry : fs::directory_iterator(report)) {
     EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
   }
+  HARNESS_XMLLINT_OR_SKIP(lint, report / "junit.xml");
+  EXPECT_EQ(lint->status, 0) << lint->message << read_text(report / "junit.xml");
 }
 
 TEST(cli_report_test, xmllint_rejects_broken_xml) {  // the checks above can fail
   TempDir dir;
   std::ofstream(dir.path() / "bad.xml") << "<a><b></a>";
-  EXPECT_NE(xmllint(dir.path() / "bad.xml"), 0);
+  HARNESS_XMLLINT_OR_SKIP(lint, dir.path() / "bad.xml");
+  EXPECT_NE(lint->status, 0) << lint->message;
+  EXPECT_NE(lint->message.find("parser error"), std::string::npos) << lint->message;
 }
 
 TEST(cli_report_test, hostile_worker_output_keeps_every_report_valid_and_escaped) {
@@ -577,7 +488,6 @@ TEST(cli_report_test, hostile_worker_output_keeps_every_report_valid_and_escaped
   EXPECT_GT(garbage.at("stdout").at("bytes").get<long long>(), 100);
   EXPECT_GT(garbage.at("stderr").at("bytes").get<long long>(), 0);
 
-  EXPECT_EQ(xmllint(report / "junit.xml"), 0) << read_text(report / "junit.xml");
   const std::string xml = read_text(report / "junit.xml");
   EXPECT_EQ(xml.find("<script>"), std::string::npos);
   EXPECT_EQ(xml.find('\x1b'), std::string::npos);
@@ -594,6 +504,8 @@ TEST(cli_report_test, hostile_worker_output_keeps_every_report_valid_and_escaped
   const std::string md = read_text(report / "report.md");
   EXPECT_EQ(md.find('\x1b'), std::string::npos);
   EXPECT_EQ(harness::sanitize_utf8(md), md);
+  HARNESS_XMLLINT_OR_SKIP(lint, report / "junit.xml");
+  EXPECT_EQ(lint->status, 0) << lint->message << read_text(report / "junit.xml");
 }
 
 TEST(cli_report_test, reports_hold_every_scenario_of_the_run_in_order) {
@@ -664,18 +576,9 @@ TEST(cli_run_test, harness_workers_environment_is_the_default_workers_folder) {
   const fs::path workers = dir.path() / "workers";
   fs::create_directories(workers);
   fs::create_symlink(FAULT_WORKER, workers / "fault_worker");
-  const char* before = std::getenv("HARNESS_WORKERS");
-  const std::optional<std::string> saved =
-      before ? std::optional<std::string>(before) : std::nullopt;
-  ASSERT_EQ(::setenv("HARNESS_WORKERS", workers.c_str(), 1), 0);
   const Outcome o = harness({"run", (kData / "valid" / "pass.yaml").string(), "--report-dir",
                              (dir.path() / "report").string()},
-                            dir.path());
-  if (saved) {
-    ::setenv("HARNESS_WORKERS", saved->c_str(), 1);
-  } else {
-    ::unsetenv("HARNESS_WORKERS");
-  }
+                            dir.path(), {"HARNESS_WORKERS=" + workers.string()});
   EXPECT_EQ(o.status, 0) << describe(o);
   const json r = read_json(dir.path() / "report" / "report.json");
   EXPECT_EQ(scenario(r, "cli_pass").at("instances")[0].at("argv")[0],
@@ -730,10 +633,10 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
   TempDir dir;
   const std::string token = unique_token();
   const fs::path report = dir.path() / "report";
-  Child child(HARNESS_BINARY,
-              {"run", (kData / "interrupt").string(), "--var", "WORKERS=" + workers_dir(), "--var",
-               "CLI_TOKEN=" + token, "--report-dir", report.string()},
-              dir.path(), dir.path());
+  TestProcess child(
+      harness_argv({"run", (kData / "interrupt").string(), "--var", "WORKERS=" + workers_dir(),
+                    "--var", "CLI_TOKEN=" + token, "--report-dir", report.string()}),
+      in(dir.path()));
 
   // Wait for the hanging worker (the only fault_worker carrying the token) to be alive.
   ASSERT_TRUE(wait_for_workers(token, 1)) << "the worker never started\n" << child.err();
@@ -751,11 +654,12 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
   EXPECT_EQ(i.at("cancelled"), true);
   EXPECT_EQ(i.at("timed_out"), false);  // stopped by the interrupt, long before its 60 s
   EXPECT_FALSE(fs::exists(report / "out" / "cli_interrupt_after"));
-  EXPECT_EQ(xmllint(report / "junit.xml"), 0);
   EXPECT_NE(child.err().find("interrupted"), std::string::npos) << child.err();
 
   const auto left = left_with(token);  // the worker's tree is gone
   EXPECT_TRUE(left.empty()) << left.front();
+  HARNESS_XMLLINT_OR_SKIP(lint, report / "junit.xml");
+  EXPECT_EQ(lint->status, 0) << lint->message;
 }
 
 }  // namespace
@@ -793,8 +697,9 @@ TEST(cli_jobs_test, two_jobs_overlap_scenarios_but_memory_ones_run_alone) {
   }
   const std::string md = read_text(dir.path() / "report" / "report.md");
   EXPECT_NE(md.find("| jobs | 2 scenarios at a time"), std::string::npos) << md;
-  EXPECT_EQ(xmllint(dir.path() / "report" / "junit.xml"), 0);
   EXPECT_NE(o.err.find("FAIL jobs_fail"), std::string::npos) << o.err;
+  HARNESS_XMLLINT_OR_SKIP(lint, dir.path() / "report" / "junit.xml");
+  EXPECT_EQ(lint->status, 0) << lint->message;
 }
 
 TEST(cli_jobs_test, one_job_is_the_default_and_runs_scenarios_in_a_row) {
@@ -825,11 +730,10 @@ TEST(cli_jobs_test, sigint_stops_every_running_job_and_keeps_their_report) {
   TempDir dir;
   const std::string token = unique_token();
   const fs::path report = dir.path() / "report";
-  Child child(
-      HARNESS_BINARY,
-      {"run", (kData / "interrupt_jobs").string(), "--jobs", "2", "--var",
-       "WORKERS=" + workers_dir(), "--var", "CLI_TOKEN=" + token, "--report-dir", report.string()},
-      dir.path(), dir.path());
+  TestProcess child(harness_argv({"run", (kData / "interrupt_jobs").string(), "--jobs", "2",
+                                  "--var", "WORKERS=" + workers_dir(), "--var",
+                                  "CLI_TOKEN=" + token, "--report-dir", report.string()}),
+                    in(dir.path()));
   ASSERT_TRUE(wait_for_workers(token, 2)) << "the two hanging workers never ran together\n"
                                           << child.err();
   std::this_thread::sleep_for(300ms);
@@ -846,10 +750,11 @@ TEST(cli_jobs_test, sigint_stops_every_running_job_and_keeps_their_report) {
     EXPECT_EQ(s.at("instances")[0].at("cancelled"), true) << s.at("name");
   }
   EXPECT_FALSE(fs::exists(report / "out" / "jobs_interrupt_after"));
-  EXPECT_EQ(xmllint(report / "junit.xml"), 0);
 
   const auto left = left_with(token);
   EXPECT_TRUE(left.empty()) << left.front();
+  HARNESS_XMLLINT_OR_SKIP(lint, report / "junit.xml");
+  EXPECT_EQ(lint->status, 0) << lint->message;
 }
 
 }  // namespace

@@ -1,18 +1,21 @@
 #include "harness/supervise/sampler.hpp"
 
 #include <gtest/gtest.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include "tests/test_process.hpp"
 
 namespace harness {
 namespace {
@@ -118,7 +121,9 @@ class Reaper {
 };
 
 // Forks a child that runs `body` and then sleeps until killed; the child reports one int
-// through a pipe once it is set up. Returns {child pid, reported int}.
+// through a pipe once it is set up. Returns {child pid, reported int}. `body` runs in a forked
+// copy of this test, so it must not allocate or take a lock (another thread may have held it at
+// the fork): the bodies here only fork, mmap, memset and return.
 template <typename Body>
 std::pair<int, int> fork_reporting(Body body) {
   int fds[2];
@@ -163,36 +168,25 @@ TEST(process_tree, finds_child_and_grandchild) {
   EXPECT_NE(std::find(mine.begin(), mine.end(), grandchild), mine.end());
 }
 
-void* fork_from_thread(void* out) {
-  *static_cast<int*>(out) = fork_sleeper();
-  return nullptr;
-}
-
 TEST(process_tree, finds_children_forked_by_a_secondary_thread) {
-  Reaper reaper;
-  // The grandchild is forked by a non-main thread, so it is listed only in that thread's
-  // /proc/PID/task/TID/children; the forking thread then blocks so its task stays alive.
-  auto [child, grandchild] = fork_reporting([] {
-    static int pid = -1;
-    pthread_t t;
-    if (pthread_create(
-            &t, nullptr,
-            [](void* p) -> void* {
-              fork_from_thread(p);
-              for (;;) ::pause();
-            },
-            &pid) != 0)
-      return -1;
-    while (__atomic_load_n(&pid, __ATOMIC_SEQ_CST) == -1) ::usleep(1000);
-    return pid;
-  });
-  ASSERT_GT(child, 0);
-  reaper.child(child);
-  ASSERT_GT(grandchild, 0);
-  reaper.other(grandchild);
+  // The grandchild is forked by a non-main thread of the helper, so it is listed only in that
+  // thread's /proc/PID/task/TID/children. A program of its own rather than a fork of this test:
+  // starting a thread allocates, which a forked copy of the test must not do.
+  test::TestProcess child({FORK_FROM_THREAD});
+  int grandchild = -1;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (grandchild < 0 && std::chrono::steady_clock::now() < give_up) {
+    const std::string out = child.out();
+    if (out.find('\n') != std::string::npos) {
+      grandchild = std::stoi(out);
+    } else if (child.wait_for(std::chrono::milliseconds(5))) {
+      break;  // it ended: the assertion below shows what it said
+    }
+  }
+  ASSERT_GT(grandchild, 0) << child.out() << child.err();
 
-  EXPECT_EQ(process_tree(child), (std::vector<int>{child, grandchild}));
-}
+  EXPECT_EQ(process_tree(child.pid()), (std::vector<int>{child.pid(), grandchild}));
+}  // the helper's process group, grandchild included, is killed here
 
 TEST(process_tree, empty_when_root_is_gone) {
   int pid = ::fork();
