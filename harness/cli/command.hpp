@@ -22,7 +22,7 @@ constexpr int kExitInterrupted = 130;
 // What main knows that commands need.
 struct CommandContext {
   std::vector<std::string> argv;  // the harness's own command line, recorded in reports
-  // Defaults of ${WORKERS} ${MODELS} ${FIXTURES}: the build tree the harness was built in.
+  // Defaults of ${WORKERS} ${MODELS} ${FIXTURES} (cli/default_paths.hpp).
   std::string workers_dir, models_dir, fixtures_dir;
 };
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "harness/cli/command.hpp"
+#include "harness/cli/default_paths.hpp"
 
 int main(int argc, char** argv) {
   using namespace harness::cli;
@@ -13,9 +14,9 @@ int main(int argc, char** argv) {
       "subprocesses"};
   app.set_version_flag("--version", std::string("harness ") + HARNESS_VERSION);
   app.require_subcommand(1);
-  const CommandContext context{std::vector<std::string>(argv, argv + argc),
-                               HARNESS_DEFAULT_WORKERS_DIR, HARNESS_DEFAULT_MODELS_DIR,
-                               HARNESS_DEFAULT_FIXTURES_DIR};
+  const harness::DefaultPaths& paths = harness::default_paths();
+  const CommandContext context{std::vector<std::string>(argv, argv + argc), paths.workers,
+                               paths.models, paths.fixtures};
   const std::vector<Command> commands{
       add_run_command(app, context), add_validate_command(app), add_list_command(app),
       add_plan_command(app),         add_compare_command(app),
