@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -47,6 +49,9 @@ modes:
   grow         grow to --mib N MiB touching every page, at --rate MiB/s (default 100),
                then hold for --hold-ms (default 0)
   stdin        read stdin until EOF and report the byte count in a result event
+  work         a known cost, to check the regression gate: allocate and touch --extra-mib N
+               MiB (default 0) before ready, then burn --ms N ms of CPU time (default 100)
+               before the result
 
 options:
   --work-ms N   success: time spent between ready and result (default 0)
@@ -68,6 +73,8 @@ struct Options {
   double rate = 100;
   long long hold_ms = 0;
   long long work_ms = 0;
+  double ms = 100;
+  double extra_mib = 0;
 };
 
 [[noreturn]] void bad_args(const std::string& why) {
@@ -138,6 +145,10 @@ Options parse(int argc, char** argv) {
       o.hold_ms = to_int(a, v);
     else if (a == "--work-ms")
       o.work_ms = to_int(a, v);
+    else if (a == "--ms")
+      o.ms = to_double(a, v);
+    else if (a == "--extra-mib")
+      o.extra_mib = to_double(a, v);
     else
       bad_args("unknown option " + a);
   }
@@ -336,6 +347,29 @@ int mode_stdin() {
   return 0;
 }
 
+// CPU time of this thread, not wall time: on a busy machine the work then takes longer, as
+// real work does, instead of finishing on a clock while it was not running.
+int mode_work(const Options& o) {
+  if (o.ms < 0 || o.extra_mib < 0) bad_args("--ms and --extra-mib must not be negative");
+  started();
+  const auto bytes = static_cast<std::size_t>(o.extra_mib * 1024 * 1024);
+  std::unique_ptr<char[]> extra(bytes > 0 ? new char[bytes] : nullptr);
+  volatile char* pages = extra.get();  // volatile: stores to never-read memory must stay
+  for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(sysconf(_SC_PAGESIZE)))
+    pages[off] = 1;
+  emit(R"({"event":"ready","extra_mib":)" + std::to_string(o.extra_mib) + "}");
+  auto cpu_ms = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+  };
+  const double start = cpu_ms();
+  volatile unsigned long spins = 0;
+  while (cpu_ms() - start < o.ms) spins = spins + 1;
+  emit(R"({"event":"result","status":"success","work_ms":)" + std::to_string(o.ms) + "}");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -366,5 +400,6 @@ int main(int argc, char** argv) {
   if (o.mode == "garbage") return mode_garbage();
   if (o.mode == "grow") return mode_grow(o);
   if (o.mode == "stdin") return mode_stdin();
+  if (o.mode == "work") return mode_work(o);
   bad_args("unknown mode '" + o.mode + "'");
 }
