@@ -18,6 +18,7 @@
 #include "harness/analysis/capacity.hpp"
 #include "harness/analysis/compare.hpp"
 #include "harness/analysis/report_fields.hpp"
+#include "harness/cli/ab_command.hpp"
 #include "harness/cli/ctest_registration.hpp"
 #include "harness/core/diagnostic.hpp"
 #include "harness/core/host_info.hpp"
@@ -314,6 +315,9 @@ int main(int argc, char** argv) {
   compare_cmd->add_option("--markdown", markdown_out, "Also write the Markdown table here");
   compare_cmd->add_flag("--json", compare_json, "Print JSON instead of Markdown");
 
+  std::function<int()> ab_action;  // set when `harness ab` was chosen
+  add_ab_command(app, ab_action);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -322,6 +326,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (ab_action) return ab_action();
     if (*run) return cmd_run(run_args, command);
     if (*validate) return cmd_validate(validate_paths, validate_vars);
     if (*list) return cmd_list(list_args);
