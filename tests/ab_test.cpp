@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
+
+#include "harness/cli/ab_side.hpp"
 
 namespace harness {
 namespace {
@@ -81,6 +85,22 @@ TEST(ab_test, the_summary_names_the_sides_the_order_and_what_went_wrong) {
   EXPECT_EQ(j["steps"][0]["side"], "new");
   EXPECT_EQ(j["base"]["ref"], "1234567890ab");
   EXPECT_FALSE(j["comparison"]["regressed"].get<bool>());
+}
+
+TEST(ab_test, a_ref_is_built_like_the_build_folder_on_the_other_side) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / "ab_test_build";
+  fs::create_directories(dir / "harness");
+  EXPECT_FALSE(is_build_folder(dir));  // no harness/harness yet
+  EXPECT_FALSE(read_build_settings(dir).has_value());
+  std::ofstream(dir / "CMakeCache.txt") << "# comment\nCMAKE_BUILD_TYPE:STRING=Release\n"
+                                           "HARNESS_DEVELOP:BOOL=ON\n";
+  std::ofstream(dir / "harness" / "harness") << "";
+  EXPECT_TRUE(is_build_folder(dir));
+  const auto s = read_build_settings(dir);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->build_type, "Release");
+  EXPECT_TRUE(s->develop);
 }
 
 }  // namespace
