@@ -255,12 +255,6 @@ TEST(capacity_test, bad_inputs_are_clear_errors_and_missing_throughput_is_not) {
   EXPECT_THROW(read_json_file("/nonexistent/report.json"), std::runtime_error);
 }
 
-TEST(capacity_test, command_line_units) {
-  EXPECT_DOUBLE_EQ(parse_percent("10%"), 0.10);
-  EXPECT_DOUBLE_EQ(parse_percent("5"), 0.05);
-  EXPECT_THROW(parse_percent("ten"), std::invalid_argument);
-}
-
 }  // namespace
 }  // namespace harness
 

@@ -77,5 +77,24 @@ TEST(units_test, format_and_parse_round_trip) {
     EXPECT_EQ(parse_size(format_size(s)), s);
 }
 
+TEST(units_test, parses_percentages_with_or_without_the_sign) {
+  EXPECT_DOUBLE_EQ(parse_percent("10%"), 0.10);
+  EXPECT_DOUBLE_EQ(parse_percent("5"), 0.05);
+  EXPECT_DOUBLE_EQ(parse_percent("2.5 %"), 0.025);
+  EXPECT_DOUBLE_EQ(parse_percent("0%"), 0.0);
+  try {
+    parse_percent("10 pct");
+    FAIL() << "accepted '10 pct'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "unknown unit 'pct' in percentage '10 pct': write a number of percent, e.g. 10% "
+                 "or 2.5%");
+  }
+  EXPECT_THROW(parse_percent("ten"), std::invalid_argument);
+  EXPECT_THROW(parse_percent("-5%"), std::invalid_argument);
+  EXPECT_THROW(parse_percent("1e3%"), std::invalid_argument);
+  EXPECT_THROW(parse_percent(""), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace harness

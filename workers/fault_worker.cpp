@@ -12,10 +12,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -60,6 +62,9 @@ modes:
                writes the result there). {"cancel":N} stops job N: result status "cancelled".
                --crash-on K aborts on the K-th job, --hang-on K stops answering (and reading)
                at the K-th job; exits 0 at EOF
+  work         a known cost, to check the regression gate: allocate and touch --extra-mib N
+               MiB (default 0) before ready, then burn --ms N ms of CPU time (default 100)
+               before the result
 
 options:
   --work-ms N   success, serve: time spent between ready and result, or per job (default 0)
@@ -85,6 +90,8 @@ struct Options {
   long long depth = 25000;
   long long crash_on = 0;
   long long hang_on = 0;
+  double ms = 100;
+  double extra_mib = 0;
 };
 
 [[noreturn]] void bad_args(const std::string& why) {
@@ -163,6 +170,10 @@ Options parse(int argc, char** argv) {
       o.crash_on = to_int(a, v);
     else if (a == "--hang-on")
       o.hang_on = to_int(a, v);
+    else if (a == "--ms")
+      o.ms = to_double(a, v);
+    else if (a == "--extra-mib")
+      o.extra_mib = to_double(a, v);
     else
       bad_args("unknown option " + a);
   }
@@ -512,6 +523,29 @@ class Server {
   long long count_ = 0;
 };
 
+// CPU time of this thread, not wall time: on a busy machine the work then takes longer, as
+// real work does, instead of finishing on a clock while it was not running.
+int mode_work(const Options& o) {
+  if (o.ms < 0 || o.extra_mib < 0) bad_args("--ms and --extra-mib must not be negative");
+  started();
+  const auto bytes = static_cast<std::size_t>(o.extra_mib * 1024 * 1024);
+  std::unique_ptr<char[]> extra(bytes > 0 ? new char[bytes] : nullptr);
+  volatile char* pages = extra.get();  // volatile: stores to never-read memory must stay
+  for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(sysconf(_SC_PAGESIZE)))
+    pages[off] = 1;
+  emit(R"({"event":"ready","extra_mib":)" + std::to_string(o.extra_mib) + "}");
+  auto cpu_ms = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+  };
+  const double start = cpu_ms();
+  volatile unsigned long spins = 0;
+  while (cpu_ms() - start < o.ms) spins = spins + 1;
+  emit(R"({"event":"result","status":"success","work_ms":)" + std::to_string(o.ms) + "}");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -545,5 +579,6 @@ int main(int argc, char** argv) {
   if (o.mode == "serve") return Server(o).run();
   if (o.mode == "events") return mode_events(o);
   if (o.mode == "deep") return mode_deep(o);
+  if (o.mode == "work") return mode_work(o);
   bad_args("unknown mode '" + o.mode + "'");
 }

@@ -1,7 +1,6 @@
 #include "harness/analysis/capacity.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <climits>
 #include <cmath>
 #include <map>
@@ -190,24 +189,6 @@ std::string num(std::optional<double> v, int digits) {
 }
 std::string pct(std::optional<double> v) {
   return v ? fmt::format("{:+.1f}%", *v) : "-";
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
-
-// Splits "8GiB" into 8 and "GiB"; throws unless the number part is a finite, non-negative number.
-std::pair<double, std::string> number_and_unit(std::string_view text, std::string_view what,
-                                               std::string_view accepted) {
-  const std::string t = trim(text);
-  double value = 0;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
-  if (ec != std::errc() || end == t.data() || !std::isfinite(value) || value < 0)
-    throw std::invalid_argument(
-        fmt::format("bad {} \"{}\": expected a number with a unit ({})", what, text, accepted));
-  return {value, trim(std::string_view(end, t.data() + t.size() - end))};
 }
 
 }  // namespace
@@ -454,13 +435,6 @@ json plan_to_json(const Plan& plan) {
           {"knee_gain", o.knee_gain},
           {"latency_p95_max_s", opt(o.latency_p95_max_s)},
           {"series", series}};
-}
-
-double parse_percent(std::string_view text) {
-  auto [value, unit] = number_and_unit(text, "percentage", "e.g. 10%");
-  if (!unit.empty() && unit != "%")
-    throw std::invalid_argument(fmt::format("bad percentage \"{}\": write it as 10%", text));
-  return value / 100.0;
 }
 
 }  // namespace harness

@@ -141,8 +141,4 @@ Plan plan(const nlohmann::json& report, const PlanOptions& options);
 std::string format_plan_table(const Plan& plan);
 nlohmann::json plan_to_json(const Plan& plan);
 
-// Sizes and durations on the command line go through units.hpp, as in scenarios;
-// a share is "10%" or "10". Throws std::invalid_argument saying what is accepted.
-double parse_percent(std::string_view text);  // "10%" -> 0.10
-
 }  // namespace harness

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/cli/ab_command.hpp"
 #include "harness/cli/command.hpp"
 #include "harness/cli/default_paths.hpp"
 
@@ -19,7 +20,7 @@ int main(int argc, char** argv) {
                                paths.models, paths.fixtures};
   const std::vector<Command> commands{
       add_run_command(app, context), add_validate_command(app), add_list_command(app),
-      add_plan_command(app),         add_compare_command(app),
+      add_plan_command(app),         add_compare_command(app),  harness::add_ab_command(app),
   };
   return parse_and_run(app, commands, argc, argv);
 }

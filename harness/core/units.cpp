@@ -112,6 +112,18 @@ std::int64_t parse_size(std::string_view text) {
   return static_cast<std::int64_t>(std::llround(bytes));
 }
 
+double parse_percent(std::string_view text) {
+  const std::string hint = "write a number of percent, e.g. 10% or 2.5%";
+  double number = 0;
+  std::string_view unit;
+  if (!split_number(text, number, unit))
+    throw std::invalid_argument("invalid percentage '" + std::string(text) + "': " + hint);
+  if (!unit.empty() && unit != "%")
+    throw std::invalid_argument("unknown unit '" + std::string(unit) + "' in percentage '" +
+                                std::string(text) + "': " + hint);
+  return number / 100.0;
+}
+
 std::string format_duration(std::chrono::milliseconds d) {
   return format_seconds(static_cast<double>(d.count()) / 1000.0);
 }

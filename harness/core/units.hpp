@@ -19,6 +19,9 @@ std::chrono::milliseconds parse_duration(std::string_view text);
 // "B", "KiB", "MiB", "GiB", "TiB"; fractions allowed ("1.5GiB"); the result is in bytes.
 std::int64_t parse_size(std::string_view text);
 
+// A share: "10%" or a plain number of percent ("10", "2.5 %") -> 0.10; no sign, no exponent.
+double parse_percent(std::string_view text);
+
 // Inverse forms for messages and reports: the largest unit that keeps the value short.
 // 1500ms -> "1.5s", 120000ms -> "2m", 250ms -> "250ms".
 std::string format_duration(std::chrono::milliseconds d);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "planted.hpp"
 #include "stop_signal.hpp"
 #include "version.hpp"
 #include "worker_error.hpp"
@@ -92,8 +93,10 @@ JobOutcome run_job(const Job& job, FrameSource& source, Detector& detector, cons
   JobOutcome outcome;
   std::optional<WorkerError> failure;
   const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration planted{};
   cv::Mat frame;
   while (stop_signal() == 0 && (job.max_frames <= 0 || outcome.frames_processed < job.max_frames)) {
+    const auto frame_start = std::chrono::steady_clock::now();
     try {
       if (!source.next(frame)) break;
     } catch (const WorkerError& e) {
@@ -101,6 +104,7 @@ JobOutcome run_job(const Job& job, FrameSource& source, Detector& detector, cons
       break;
     }
     const std::vector<Detection> detections = detector.detect(frame, job.decode);
+    planted += spin_share_of(std::chrono::steady_clock::now() - frame_start, job.slow_pct);
     json entry = {{"index", outcome.frames_processed}};
     if (const std::string name = source.frame_name(); !name.empty()) entry["file"] = name;
     entry["width"] = frame.cols;
@@ -136,6 +140,8 @@ JobOutcome run_job(const Job& job, FrameSource& source, Detector& detector, cons
   result["elapsed_s"] = round_to(elapsed, 4);
   result["fps"] = outcome.fps;
   result["detections"] = outcome.detections;
+  if (job.slow_pct > 0)
+    result["planted_slow_s"] = round_to(std::chrono::duration<double>(planted).count(), 4);
   result["frames"] = std::move(frames);
   write_atomically(job.output, result.dump(1));
 

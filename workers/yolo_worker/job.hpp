@@ -7,7 +7,7 @@
 //    "input_kind":"video|image|directory", "status":"success|cancelled|error",
 //    "error":{"type","message"} (only with status error), "frames_processed":N,
 //    "frames_total":N|-1, "size":640, "conf":0.25, "iou":0.45, "elapsed_s":..., "fps":...,
-//    "detections":TOTAL,
+//    "detections":TOTAL, "planted_slow_s":... (only with --slow-pct: the time spun),
 //    "frames":[{"index":0, "file":"dog.jpg" (images only), "width":640, "height":480,
 //               "detections":[{"class_id":16, "class":"dog", "confidence":0.87,
 //                              "box":{"x":..,"y":..,"w":..,"h":..}}]}]}
@@ -34,6 +34,7 @@ struct Job {
   int input_size = 640;
   int progress_every = 1;  // 0: no progress events
   DecodeOptions decode;
+  double slow_pct = 0;  // planted.hpp: each frame made this % slower
 };
 
 struct JobOutcome {

@@ -14,6 +14,7 @@
 #include "events.hpp"
 #include "job.hpp"
 #include "options.hpp"
+#include "planted.hpp"
 #include "serve.hpp"
 #include "stop_signal.hpp"
 #include "version.hpp"
@@ -31,6 +32,7 @@ int run(const yolo::Options& o, yolo::Events& events) {
   }
   const auto start = std::chrono::steady_clock::now();
   Detector detector({o.model, o.size, o.warmup});
+  const Ballast ballast(o.extra_mib);  // held to the end, like the model
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   events.emit({{"event", "ready"},
@@ -47,6 +49,7 @@ int run(const yolo::Options& o, yolo::Events& events) {
   job.input_size = o.size;
   job.progress_every = o.progress_every;
   job.decode = o.decode();
+  job.slow_pct = o.slow_pct;
   run_job(job, *source, detector, events);
   return stop_signal() != 0 ? 128 + stop_signal() : kExitSuccess;
 }

@@ -37,6 +37,14 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   app.add_option("--progress-every", o.progress_every, "progress event every N frames, 0: none")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--slow-pct", o.slow_pct,
+                 "plant a slowdown: busy-wait P % of each frame's own time after it (for "
+                 "checking the regression gate)")
+      ->check(CLI::Range(0.0, 1000.0));
+  app.add_option("--extra-mib", o.extra_mib,
+                 "plant a memory growth: allocate and touch N MiB before the ready event (for "
+                 "checking the regression gate)")
+      ->check(CLI::Range(0.0, 65536.0));
   bool no_warmup = false;
   app.add_flag("--no-warmup", no_warmup,
                "skip the warm-up forward before the ready event (ready then excludes the "

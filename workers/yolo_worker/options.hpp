@@ -23,6 +23,8 @@ struct Options {
   int threads = 0;  // 0: OpenCV's default
   int progress_every = 1;
   bool warmup = true;
+  double slow_pct = 0;   // planted slowdown: + this % of each frame's time
+  double extra_mib = 0;  // planted memory: MiB allocated and touched before `ready`
 
   DecodeOptions decode() const {
     DecodeOptions d;

@@ -65,6 +65,7 @@ Job parse_job(const json& line, const Options& options) {
   job.progress_every = options.progress_every;
   job.max_frames = options.max_frames;
   job.decode = options.decode();
+  job.slow_pct = options.slow_pct;
   const auto text = [&](const char* key) {
     if (!line.contains(key) || !line[key].is_string() || line[key].get<std::string>().empty()) {
       throw bad_job(std::string("job field \"") + key + "\" must be a non-empty string");
