@@ -14,7 +14,7 @@ BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 PACKAGES=(
   build-essential cmake pkg-config git
   libopencv-dev
-  libyaml-cpp-dev
+  libyaml-cpp-dev libyaml-dev
   nlohmann-json3-dev
   libboost1.81-dev libboost-filesystem1.81-dev
   libproc2-dev

@@ -433,7 +433,32 @@ TEST_F(OutputsTest, missing_and_invalid_outputs_fail) {
             (Failures{"instance 0: output_valid_json: cannot read " +
                           (root_ / "i0" / "result.json").string() + ": No such file or directory",
                       "instance 1: output_valid_json: " + (root_ / "i1" / "result.json").string() +
-                          " is not valid JSON"}));
+                          " is not valid JSON (at byte 5: the text ends inside a JSON value)"}));
+}
+
+// Outputs are read in 64 KiB blocks and compared by digest: files of several blocks that
+// differ in one byte anywhere are distinct, equal ones are not, and validity spans blocks.
+TEST_F(OutputsTest, multi_block_outputs_are_compared_on_every_byte) {
+  auto x = expect_of("  output: result.json\n  outputs_distinct: true\n");
+  const std::string body(300 * 1024, 'x');
+  const std::string same = "[\"" + body + "\"]";
+  EXPECT_EQ(evaluate(x, run_of({instance(0, same), instance(1, same)})),
+            Failures{"outputs_distinct expected different contents, got instances 0 and 1 with "
+                     "identical result.json"});
+  for (std::size_t at : {std::size_t{2}, std::size_t{65536}, std::size_t{65537}, body.size()}) {
+    std::string other = same;
+    other[at] = 'y';
+    EXPECT_EQ(evaluate(x, run_of({instance(0, same), instance(1, other)})), Failures{}) << at;
+  }
+}
+
+TEST_F(OutputsTest, invalid_json_past_the_first_block_is_found) {
+  auto x = expect_of("  output: result.json\n  output_valid_json: true\n");
+  std::string text = "[\"" + std::string(70000, 'a') + "\x01\"]";  // a raw control character
+  EXPECT_EQ(evaluate(x, run_of({instance(0, text)})),
+            Failures{"instance 0: output_valid_json: " + (root_ / "i0" / "result.json").string() +
+                     " is not valid JSON (at byte 70002: a control character in a string "
+                     "(write it as \\u00XX))"});
 }
 
 }  // namespace

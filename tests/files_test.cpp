@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -78,6 +81,58 @@ TEST_F(files_test, a_limit_reads_one_byte_past_it_and_no_more) {
   EXPECT_EQ(read_file(file, 999).size(), 1000u);
   EXPECT_EQ(read_file(file, 1000).size(), 1000u);
   EXPECT_EQ(read_file(file, 0).size(), 1u);
+}
+
+TEST_F(files_test, atomic_file_streams_many_pieces_into_place) {
+  const fs::path file = dir_ / "streamed.txt";
+  std::string expected;
+  {
+    AtomicFile out(file);
+    for (int i = 0; i < 100000; ++i) {  // ~590 KB: many 64 KiB buffers
+      out.stream() << i << '\n';
+      expected += std::to_string(i) + '\n';
+    }
+    EXPECT_FALSE(fs::exists(file));  // nothing visible before the commit
+    out.commit();
+  }
+  EXPECT_EQ(read_file(file), expected);
+  EXPECT_FALSE(fs::exists(dir_ / "streamed.txt.tmp"));
+}
+
+TEST_F(files_test, atomic_file_abandoned_without_commit_keeps_the_old_file) {
+  const fs::path file = dir_ / "kept.txt";
+  write_file_atomic(file, "old");
+  try {
+    AtomicFile out(file);
+    out.stream() << std::string(200000, 'n');
+    throw std::runtime_error("a reporter failed half way");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(read_file(file), "old");
+  EXPECT_FALSE(fs::exists(dir_ / "kept.txt.tmp"));
+}
+
+TEST_F(files_test, atomic_file_write_error_is_reported_at_commit_with_its_cause) {
+  // A file size limit makes write() fail with EFBIG once the buffer is flushed.
+  const fs::path file = dir_ / "big.txt";
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 100000;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  {
+    AtomicFile out(file);
+    out.stream() << std::string(300000, 'z');
+    EXPECT_FALSE(out.stream().good());
+    message = error_of([&] { out.commit(); });
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(message, "cannot write " + (dir_ / "big.txt.tmp").string() + ": File too large");
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_FALSE(fs::exists(dir_ / "big.txt.tmp"));
 }
 
 }  // namespace

@@ -58,6 +58,31 @@ class TempDir {
   fs::path path_;
 };
 
+// A scenario repeated 1500 times, every run failing with output: the human reports show a
+// bounded part and say so; junit.xml keeps a testcase per instance; report.json keeps it all.
+RunReport many_runs_report(std::size_t runs) {
+  RunReport r;
+  r.harness_version = "0.1.0";
+  ScenarioResult s = testing::scenario("many", "fail");
+  for (std::size_t i = 0; i < runs; ++i) {
+    ScenarioRun run;
+    run.repeat = static_cast<int>(i);
+    ProcessResult p;
+    p.pid = 100 + static_cast<int>(i);
+    p.exit_code = 1;
+    p.out.bytes = 6;
+    p.out.lines = 1;
+    p.out.tail = "oops!\n";
+    run.instances.push_back(p);
+    run.failures.push_back("instance 0: exit_code expected 0, got 1");
+    s.failures.push_back("repeat " + std::to_string(i) +
+                         ": instance 0: exit_code expected 0, got 1");
+    s.runs.push_back(std::move(run));
+  }
+  r.scenarios.push_back(std::move(s));
+  return r;
+}
+
 // ---- expected files ----------------------------------------------------------------------------
 
 TEST(report_markdown_test, matches_expected_file) {
@@ -175,6 +200,26 @@ TEST(report_json_test, downsample_keeps_everything_under_the_cap) {
   EXPECT_EQ(downsample_indices(samples, 2000).size(), 10u);
 }
 
+// report.json is streamed scenario by scenario and run by run (json_stream.hpp): the bytes must
+// be those of dumping the whole tree, for every kind of scenario the fixtures hold (a sweep with
+// its capacity, a matrix, errors, hostile bytes, nothing at all).
+TEST(report_json_test, streamed_report_is_byte_for_byte_the_whole_tree_dumped) {
+  RunReport interrupted = seed_report();
+  interrupted.interrupted = true;
+  interrupted.complete = false;
+  interrupted.finished_at.clear();
+  RunReport no_runs = seed_report();
+  for (auto& s : no_runs.scenarios) s.runs.clear();
+  for (const RunReport& r :
+       {seed_report(), hostile_report(), RunReport{}, interrupted, no_runs, many_runs_report(30)}) {
+    const std::string whole =
+        to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string streamed = render(*make_json_reporter(), r);
+    ASSERT_EQ(streamed.size(), whole.size());
+    EXPECT_EQ(streamed, whole);
+  }
+}
+
 TEST(report_json_test, empty_report_is_valid) {
   const nlohmann::json j = nlohmann::json::parse(render(*make_json_reporter(), RunReport{}));
   EXPECT_EQ(j.at("summary").at("passed"), 0);
@@ -264,6 +309,42 @@ TEST(report_html_test, memory_charts_mark_ready_and_matrix_has_series_charts) {
   EXPECT_NE(html.find("Throughput against instances"), std::string::npos);
   EXPECT_NE(html.find("Wall time per instance against instances"), std::string::npos);
   EXPECT_NE(html.find(">p95 wall</text>"), std::string::npos);
+}
+
+TEST(report_html_test, a_long_run_shows_bounded_tables_and_says_so) {
+  const std::string html = render(*make_html_reporter(), many_runs_report(1500));
+  EXPECT_NE(html.find("1000 of 1500 runs shown; all are in report.json."), std::string::npos);
+  EXPECT_NE(html.find("1000 of 1500 instances shown; all are in report.json."), std::string::npos);
+  EXPECT_NE(html.find("100 of 1500 failures shown; all are in report.json."), std::string::npos);
+  EXPECT_NE(html.find("100 of 1500 instance outputs shown; all are in report.json."),
+            std::string::npos);
+  std::size_t details = 0;
+  for (std::size_t pos = html.find("<details>"); pos != std::string::npos;
+       pos = html.find("<details>", pos + 1))
+    ++details;
+  EXPECT_EQ(details, 100u);
+  const std::string small = render(*make_html_reporter(), many_runs_report(10));
+  EXPECT_EQ(small.find(" shown; all are in report.json."), std::string::npos);
+}
+
+TEST(report_markdown_test, a_long_run_lists_a_bounded_number_of_failures) {
+  const std::string md = render(*make_markdown_reporter(), many_runs_report(1500));
+  std::size_t items = 0;
+  for (std::size_t pos = md.find("\n  - repeat "); pos != std::string::npos;
+       pos = md.find("\n  - repeat ", pos + 1))
+    ++items;
+  EXPECT_EQ(items, 100u);
+  EXPECT_NE(md.find("  - (1400 more in report.json)\n"), std::string::npos);
+}
+
+TEST(report_junit_test, a_long_run_keeps_a_testcase_per_instance) {
+  const std::string xml = render(*make_junit_reporter(), many_runs_report(1500));
+  EXPECT_NE(xml.find("tests=\"1500\" failures=\"1500\""), std::string::npos);
+  std::size_t cases = 0;
+  for (std::size_t pos = xml.find("<testcase "); pos != std::string::npos;
+       pos = xml.find("<testcase ", pos + 1))
+    ++cases;
+  EXPECT_EQ(cases, 1500u);
 }
 
 // ---- writing -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/core/yaml_text.hpp"
 #include "harness/judge/expectation_values.hpp"
 
 using namespace std::chrono_literals;
@@ -452,6 +453,74 @@ TEST(scenario_test, deep_nesting_is_refused_quickly) {
     EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << depth;
     ASSERT_EQ(errors.size(), 1u) << depth;
     EXPECT_NE(errors[0].find("nesting deeper than"), std::string::npos) << errors[0];
+  }
+}
+
+// Issue 12 item 8: what the YAML spec refuses, yaml-cpp let through. One test per class; the
+// byte-level cases are in yaml_text_test.cpp.
+TEST(scenario_test, invalid_utf8_is_refused_with_its_position) {
+  // kHead is 4 lines; "description: ab" puts the bad byte at line 5, column 16.
+  EXPECT_EQ(only_error(kHead + "description: ab\xC3(\n"),
+            "x.yaml:5:16: error: invalid UTF-8: a character cut short (missing continuation "
+            "bytes) (byte 0xC3); a scenario is UTF-8 text: save the file as UTF-8");
+}
+
+TEST(scenario_test, raw_control_characters_are_refused_with_their_position) {
+  EXPECT_EQ(only_error(kHead + "description: a\x1B[31mb\n"),
+            "x.yaml:5:15: error: control character U+001B is not allowed in YAML; remove it, or "
+            "write it as an escape (\\u001B) in a double-quoted string");
+}
+
+TEST(scenario_test, tab_indentation_is_refused_with_a_fix) {
+  const std::string e = only_error("schema: 1\nname: t\nworker:\n  command:\n  -\tprog\n");
+  EXPECT_EQ(e.rfind("x.yaml:5:4: error: invalid YAML: ", 0), 0u) << e;
+  EXPECT_NE(e.find("replace it with spaces"), std::string::npos) << e;
+}
+
+TEST(scenario_test, unterminated_quote_at_the_end_is_refused) {
+  const std::string e = only_error(kHead + "description: \"no end\n");
+  EXPECT_EQ(e.rfind("x.yaml:6:1: error: invalid YAML: found unexpected end of stream", 0), 0u) << e;
+}
+
+TEST(scenario_test, nul_in_an_argument_is_refused_not_cut) {
+  // Before: "abc\0def" loaded as the 7 bytes, and exec saw "abc".
+  EXPECT_EQ(only_error("schema: 1\nname: t\nworker:\n  command: [prog, \"abc\\0def\"]\n"),
+            "x.yaml:4:19: error: a NUL character (an escape such as \\0 or \\x00) in a string: "
+            "argv, environment and paths end at a NUL, so the worker would get a cut value; "
+            "remove it");
+  for (const std::string where :
+       {"  env: {A: \"x\\x00\"}\n", "  cwd: \"/tmp\\u0000x\"\n", "  stdin: \"a\\0\"\n"}) {
+    const auto errors = errors_of(kHead + where);
+    ASSERT_EQ(errors.size(), 1u) << where;
+    EXPECT_NE(errors[0].find("x.yaml:5:"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[0].find("NUL character"), std::string::npos) << errors[0];
+  }
+}
+
+TEST(scenario_test, an_escaped_control_in_an_unknown_key_stays_on_one_line) {
+  // Valid YAML (the controls are escapes), so the loader echoes the key: escaped, one line.
+  const std::string e = only_error(kHead + "\"ti\\nme\\x1Bout\": 1\n");
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+  EXPECT_EQ(e.find('\x1B'), std::string::npos) << e;
+  EXPECT_EQ(e.rfind("x.yaml:5:1: error: unknown key 'ti\\nme\\x1Bout' at the top level", 0), 0u)
+      << e;
+}
+
+TEST(scenario_test, a_long_non_ascii_key_is_cut_on_a_character_boundary) {
+  std::string key;
+  for (int i = 0; i < 40; ++i) key += "\xC3\xA9";  // after the x, byte 60 splits the 30th
+  const std::string e = only_error(kHead + "x" + key + ": 1\n");
+  EXPECT_EQ(e.find("\\x"), std::string::npos) << e;  // no half character shown as a byte
+  EXPECT_NE(e.find("x" + key.substr(0, 58) + "...'"), std::string::npos) << e;
+}
+
+TEST(scenario_test, every_scenario_of_the_repository_passes_the_text_checks) {
+  const auto files = find_scenarios({HARNESS_SOURCE_DIR "/scenarios"});
+  ASSERT_GT(files.size(), 10u);
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_TRUE(check_yaml_text(text, f, 32).empty()) << f;
   }
 }
 

@@ -1,7 +1,10 @@
 #include "harness/core/diagnostic.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <numeric>
+
+#include "harness/core/utf8.hpp"
 
 namespace harness {
 namespace {
@@ -15,15 +18,49 @@ std::string join_diagnostics(const std::vector<Diagnostic>& diagnostics) {
   return text;
 }
 
+bool shown_escaped(char32_t c) {
+  return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029 ||
+         (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
 }  // namespace
 
+std::string escape_controls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  char buf[16];
+  for (std::size_t i = 0; i < text.size();) {
+    const Utf8Char ch = decode_utf8(text, i);
+    if (ch.error != Utf8Error::kNone) {
+      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned char>(text[i]));
+      out += buf;
+    } else if (ch.code == '\n') {
+      out += "\\n";
+    } else if (ch.code == '\t') {
+      out += "\\t";
+    } else if (ch.code == '\r') {
+      out += "\\r";
+    } else if (ch.code < 0x80 && shown_escaped(ch.code)) {
+      std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned>(ch.code));
+      out += buf;
+    } else if (shown_escaped(ch.code)) {
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(ch.code));
+      out += buf;
+    } else {
+      out.append(text.substr(i, ch.length));
+    }
+    i += ch.length;
+  }
+  return out;
+}
+
 std::string Diagnostic::str() const {
-  std::string text = file;
+  std::string text = escape_controls(file);
   if (line > 0) {
     text += ':' + std::to_string(line);
     if (column > 0) text += ':' + std::to_string(column);
   }
-  return text + ": error: " + message;
+  return text + ": error: " + escape_controls(message);
 }
 
 ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)

@@ -46,10 +46,14 @@ bool is_null_scalar(const YAML::Node& n) {
                         (n.Scalar() == "~" || n.Scalar() == "null" || n.Scalar().empty()));
 }
 
+// At most 60 bytes of `s`, cut before a UTF-8 continuation byte so no character is split.
 std::string quote(std::string_view s) {
+  std::size_t keep = std::min<std::size_t>(s.size(), 60);
+  while (keep < s.size() && keep > 0 && (static_cast<unsigned char>(s[keep]) & 0xC0) == 0x80)
+    --keep;
   std::string out = "'";
-  out.append(s.substr(0, 60));
-  if (s.size() > 60) out += "...";
+  out.append(s.substr(0, keep));
+  if (keep < s.size()) out += "...";
   return out + "'";
 }
 

@@ -2,11 +2,13 @@
 // a phone and a desktop. Every string that came from a worker or a scenario file goes through
 // html_escape; tables scroll sideways inside their own box on narrow screens.
 
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "harness/core/escape.hpp"
+#include "harness/report/html_style.hpp"
 #include "harness/report/json_report.hpp"
 #include "harness/report/metrics.hpp"
 #include "harness/report/report_format.hpp"
@@ -17,42 +19,15 @@
 namespace harness {
 namespace {
 
-constexpr std::size_t kMaxMemoryCharts = 12;  // per scenario; the rest are in report.json
+// Per scenario, so a run of 10000 repeats stays a page a browser opens; report.json has it all.
+constexpr std::size_t kMaxMemoryCharts = 12;
 constexpr std::size_t kMaxChartPoints = 600;  // per series
+constexpr std::size_t kMaxTableRows = 1000;   // runs, instances
+constexpr std::size_t kMaxListed = 100;       // failures, instance outputs
 constexpr const char* kRss = "#1f77b4";
 constexpr const char* kPss = "#ff7f0e";
 constexpr const char* kUss = "#2ca02c";
 constexpr const char* kReady = "#d62728";
-
-constexpr const char* kStyle = R"css(
-:root{--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--bg:#fff;--alt:#f6f8fa}
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;padding:12px;max-width:1100px}
-h1{font-size:1.5em;margin:.3em 0}h2{font-size:1.25em;margin:1.4em 0 .4em;
-border-bottom:1px solid var(--line);padding-bottom:.2em}h3{font-size:1.05em;margin:1em 0 .3em}
-.meta{color:var(--muted);margin:.2em 0}
-.tw{overflow-x:auto;-webkit-overflow-scrolling:touch;margin:.4em 0}
-table{border-collapse:collapse;min-width:100%;font-size:.92em}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
-th{background:var(--alt)}td.n{text-align:right;white-space:nowrap}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:.8em;font-weight:600;
-color:#fff;vertical-align:middle}
-.pass{background:#1a7f37}.fail{background:#cf222e}.error{background:#9a6700}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:10px}
-.chart{background:var(--alt);border:1px solid var(--line);border-radius:6px;max-width:640px;width:100%;
-height:auto;display:block}
-.chart text{font:13px system-ui,sans-serif;fill:#444}.chart .ct{font-size:15px;font-weight:600}
-.chart .yt{text-anchor:end}.chart .xt,.chart .xl,.chart .yl{text-anchor:middle}
-.chart .nd{text-anchor:middle;font-size:14px}.chart .grid{stroke:#e3e6ea}
-.chart .axis{stroke:#888}.chart .mk{stroke-dasharray:4 3;stroke-width:1.5}
-ul.failures li{color:#a40e26}code,pre{font:12.5px ui-monospace,Menlo,Consolas,monospace}
-pre{background:var(--alt);border:1px solid var(--line);padding:8px;overflow-x:auto;
-white-space:pre-wrap;word-break:break-all;max-height:24em}
-details{margin:.3em 0}summary{cursor:pointer;color:var(--muted)}
-.note{color:var(--muted);font-size:.9em}
-@media (max-width:600px){body{padding:8px;font-size:14px}.charts{grid-template-columns:1fr}}
-)css";
 
 std::string esc(std::string_view s) {
   return html_escape(s);
@@ -127,12 +102,21 @@ void write_expectations(const ScenarioResult& s, std::ostream& out) {
   out << "</ul>\n";
 }
 
+// "1000 of 10000 runs shown; all are in report.json." after a list or table that was cut.
+void shown_note(std::ostream& out, std::size_t shown, std::size_t total, const char* what) {
+  if (shown < total)
+    out << "<p class=\"note\">" << shown << " of " << total << " " << what
+        << " shown; all are in report.json.</p>\n";
+}
+
 void write_failures(const ScenarioResult& s, std::ostream& out) {
   if (s.error.empty() && s.failures.empty()) return;
   out << "<h3>Failures</h3><ul class=\"failures\">";
   if (!s.error.empty()) out << "<li>" << esc(s.error) << "</li>";
-  for (const auto& f : s.failures) out << "<li>" << esc(f) << "</li>";
+  const std::size_t shown = std::min(s.failures.size(), kMaxListed);
+  for (std::size_t i = 0; i < shown; ++i) out << "<li>" << esc(s.failures[i]) << "</li>";
   out << "</ul>\n";
+  shown_note(out, shown, s.failures.size(), "failures");
 }
 
 std::string cell_mib(const nlohmann::json& kib) {
@@ -246,7 +230,8 @@ void write_runs(const ScenarioResult& s, std::ostream& out) {
          "<th>ok</th><th>wall</th><th>frames</th><th>throughput</th><th>wall p50 / p95 / max</th>"
          "<th>ready p50</th><th>peak RSS sum</th><th>PSS sum</th><th>added (mean)</th>"
          "</tr></thead><tbody>\n";
-  for (std::size_t i = 0; i < s.runs.size(); ++i) {
+  const std::size_t shown = std::min(s.runs.size(), kMaxTableRows);
+  for (std::size_t i = 0; i < shown; ++i) {
     const ScenarioRun& run = s.runs[i];
     const RunMetrics m = compute_metrics(run);
     std::string params = format_params(run.params);
@@ -267,6 +252,7 @@ void write_runs(const ScenarioResult& s, std::ostream& out) {
         << display_kib(m.mean_memory_added_kib) << "</td></tr>\n";
   }
   out << "</tbody></table></div>\n";
+  shown_note(out, shown, s.runs.size(), "runs");
 }
 
 void write_instances(const ScenarioResult& s, std::ostream& out) {
@@ -277,8 +263,11 @@ void write_instances(const ScenarioResult& s, std::ostream& out) {
          "<th>pid</th><th>exit</th><th>timed out</th><th>wall</th><th>ready</th>"
          "<th>baseline RSS</th><th>ready RSS</th><th>peak RSS</th><th>peak PSS</th>"
          "<th>peak USS</th><th>kill</th><th>left over</th></tr></thead><tbody>\n";
+  std::size_t shown = 0, total = 0;
   for (std::size_t r = 0; r < s.runs.size(); ++r) {
     for (const ProcessResult& p : s.runs[r].instances) {
+      if (++total > kMaxTableRows) continue;
+      ++shown;
       std::string kill = p.kill_signal;
       if (p.kill_latency_ms) kill += " " + format_ms(p.kill_latency_ms);
       out << "<tr><td class=\"n\">" << r << "</td><td class=\"n\">" << p.index
@@ -294,6 +283,7 @@ void write_instances(const ScenarioResult& s, std::ostream& out) {
     }
   }
   out << "</tbody></table></div>\n";
+  shown_note(out, shown, total, "instances");
 }
 
 std::string memory_chart(const ScenarioRun& run, const ProcessResult& p) {
@@ -340,9 +330,12 @@ void write_memory(const ScenarioResult& s, std::ostream& out) {
 }
 
 void write_streams(const ScenarioResult& s, std::ostream& out) {
+  std::size_t shown = 0, total = 0;
   for (const ScenarioRun& run : s.runs) {
     for (const ProcessResult& p : run.instances) {
       if (p.out.bytes == 0 && p.err.bytes == 0 && p.spawn_error.empty()) continue;
+      if (++total > kMaxListed) continue;
+      ++shown;
       std::string title = fmt::format("instance {}", p.index);
       const std::string params = format_params(run.params);
       if (!params.empty()) title += " [" + params + "]";
@@ -363,6 +356,7 @@ void write_streams(const ScenarioResult& s, std::ostream& out) {
       out << "</details>\n";
     }
   }
+  shown_note(out, shown, total, "instance outputs");
 }
 
 void write_scenario(const RunReport& r, const ScenarioResult& s, std::size_t i, std::ostream& out) {
@@ -396,7 +390,7 @@ class HtmlReporter final : public Reporter {
     out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
            "<title>Harness report "
-        << esc(r.started_at) << "</title><style>" << kStyle << "</style></head><body>\n";
+        << esc(r.started_at) << "</title><style>" << kHtmlStyle << "</style></head><body>\n";
     write_header(r, out);
     write_summary(r, out);
     for (std::size_t i = 0; i < r.scenarios.size(); ++i) write_scenario(r, r.scenarios[i], i, out);

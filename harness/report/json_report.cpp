@@ -5,6 +5,7 @@
 
 #include "harness/analysis/capacity.hpp"
 #include "harness/core/escape.hpp"
+#include "harness/report/json_stream.hpp"
 #include "harness/report/reporter.hpp"
 
 namespace harness {
@@ -160,42 +161,108 @@ json capacity_of(const json& scenario) {
   }
 }
 
+json run_json(const ScenarioRun& run) {
+  return {{"params", sanitized(run.params)},
+          {"repeat", run.repeat},
+          {"warmup", run.warmup},
+          {"wall_s", number(run.wall_s)},
+          {"failures", strings(run.failures)},
+          {"metrics", to_json(compute_metrics(run))}};
+}
+
+// A scenario without its `runs` and `instances`, which grow with the run count.
+json scenario_head(const ScenarioResult& s) {
+  return {{"name", text(s.name)},
+          {"file", text(s.file)},
+          {"description", text(s.description)},
+          {"labels", strings(s.labels)},
+          {"status", text(s.status)},
+          {"error", s.error.empty() ? json(nullptr) : text(s.error)},
+          {"failures", strings(s.failures)},
+          {"start_s", number(s.start_s)},
+          {"duration_s", number(s.duration_s)},
+          {"matrix", sanitized(s.matrix)},
+          {"expect", sanitized(s.expect)}};
+}
+
 json scenario(const ScenarioResult& s) {
   json runs = json::array();
   json instances = json::array();
   for (std::size_t r = 0; r < s.runs.size(); ++r) {
     const ScenarioRun& run = s.runs[r];
-    runs.push_back({{"params", sanitized(run.params)},
-                    {"repeat", run.repeat},
-                    {"warmup", run.warmup},
-                    {"wall_s", number(run.wall_s)},
-                    {"failures", strings(run.failures)},
-                    {"metrics", to_json(compute_metrics(run))}});
+    runs.push_back(run_json(run));
     for (const ProcessResult& p : run.instances) instances.push_back(instance(p, r, run));
   }
-  json out = {{"name", text(s.name)},
-              {"file", text(s.file)},
-              {"description", text(s.description)},
-              {"labels", strings(s.labels)},
-              {"status", text(s.status)},
-              {"error", s.error.empty() ? json(nullptr) : text(s.error)},
-              {"failures", strings(s.failures)},
-              {"start_s", number(s.start_s)},
-              {"duration_s", number(s.duration_s)},
-              {"matrix", sanitized(s.matrix)},
-              {"expect", sanitized(s.expect)},
-              {"runs", std::move(runs)},
-              {"instances", std::move(instances)}};
+  json out = scenario_head(s);
+  out["runs"] = std::move(runs);
+  out["instances"] = std::move(instances);
   // The memory model and knee of a concurrency sweep, beside the runs it is computed from.
   if (json c = capacity_of(out); !c.is_null()) out["capacity"] = std::move(c);
   return out;
+}
+
+// One scenario as scenario(s) dumps it, holding one run or instance at a time. A concurrency
+// sweep is built whole: its capacity is computed from the whole scenario.
+void write_scenario(JsonStream& js, const ScenarioResult& s) {
+  json head = scenario_head(s);
+  if (is_concurrency_sweep(head["matrix"])) {
+    js.value(scenario(s));
+    return;
+  }
+  auto runs = [&](JsonStream& j) {
+    j.begin_array();
+    for (const ScenarioRun& run : s.runs) {
+      j.element();
+      j.value(run_json(run));
+    }
+    j.end_array();
+  };
+  auto instances = [&](JsonStream& j) {
+    j.begin_array();
+    for (std::size_t r = 0; r < s.runs.size(); ++r) {
+      for (const ProcessResult& p : s.runs[r].instances) {
+        j.element();
+        j.value(instance(p, r, s.runs[r]));
+      }
+    }
+    j.end_array();
+  };
+  js.write_object(head, {{"runs", runs}, {"instances", instances}});
+}
+
+json report_head(const RunReport& report) {
+  const auto [passed, failed, errors] = count_statuses(report);
+  return {{"schema", kReportSchema},
+          {"harness",
+           {{"version", text(report.harness_version)}, {"command", strings(report.command)}}},
+          {"host",
+           {{"hostname", text(report.host.hostname)},
+            {"kernel", text(report.host.kernel)},
+            {"cpu_model", text(report.host.cpu_model)},
+            {"cpus", report.host.cpus},
+            {"mem_total_kib", report.host.mem_total_kib}}},
+          {"started_at", text(report.started_at)},
+          {"finished_at", report.finished_at.empty() ? json(nullptr) : text(report.finished_at)},
+          {"duration_s", number(report.duration_s)},
+          {"interrupted", report.interrupted},
+          {"complete", report.complete},
+          {"jobs", report.jobs},
+          {"harness_rss_kib",
+           {{"before", kib(report.harness_rss_before_kib)},
+            {"after", kib(report.harness_rss_after_kib)},
+            {"peak", kib(report.harness_rss_peak_kib)}}},
+          {"summary",
+           {{"scenarios", report.scenarios.size()},
+            {"passed", passed},
+            {"failed", failed},
+            {"errors", errors}}}};
 }
 
 class JsonReporter final : public Reporter {
  public:
   std::string filename() const override { return "report.json"; }
   void write(const RunReport& report, std::ostream& out) const override {
-    out << to_json(report).dump(2, ' ', false, json::error_handler_t::replace) << '\n';
+    write_json_report(report, out);
   }
 };
 
@@ -270,36 +337,25 @@ json to_json(const RunMetrics& m) {
 }
 
 json to_json(const RunReport& report) {
-  const auto [passed, failed, errors] = count_statuses(report);
+  json out = report_head(report);
   json scenarios = json::array();
-  for (const ScenarioResult& s : report.scenarios) {
-    scenarios.push_back(to_json(s));
-  }
-  return {{"schema", kReportSchema},
-          {"harness",
-           {{"version", text(report.harness_version)}, {"command", strings(report.command)}}},
-          {"host",
-           {{"hostname", text(report.host.hostname)},
-            {"kernel", text(report.host.kernel)},
-            {"cpu_model", text(report.host.cpu_model)},
-            {"cpus", report.host.cpus},
-            {"mem_total_kib", report.host.mem_total_kib}}},
-          {"started_at", text(report.started_at)},
-          {"finished_at", report.finished_at.empty() ? json(nullptr) : text(report.finished_at)},
-          {"duration_s", number(report.duration_s)},
-          {"interrupted", report.interrupted},
-          {"complete", report.complete},
-          {"jobs", report.jobs},
-          {"harness_rss_kib",
-           {{"before", kib(report.harness_rss_before_kib)},
-            {"after", kib(report.harness_rss_after_kib)},
-            {"peak", kib(report.harness_rss_peak_kib)}}},
-          {"summary",
-           {{"scenarios", report.scenarios.size()},
-            {"passed", passed},
-            {"failed", failed},
-            {"errors", errors}}},
-          {"scenarios", std::move(scenarios)}};
+  for (const ScenarioResult& s : report.scenarios) scenarios.push_back(to_json(s));
+  out["scenarios"] = std::move(scenarios);
+  return out;
+}
+
+void write_json_report(const RunReport& report, std::ostream& out) {
+  JsonStream js(out);
+  auto scenarios = [&](JsonStream& j) {
+    j.begin_array();
+    for (const ScenarioResult& s : report.scenarios) {
+      j.element();
+      write_scenario(j, s);
+    }
+    j.end_array();
+  };
+  js.write_object(report_head(report), {{"scenarios", scenarios}});
+  out << '\n';
 }
 
 std::unique_ptr<Reporter> make_json_reporter() {

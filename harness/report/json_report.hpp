@@ -8,6 +8,7 @@
 // are capped at kMaxSamplesPerInstance per instance, keeping the first, the last and the peaks.
 
 #include <cstddef>
+#include <ostream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,10 @@ inline constexpr std::size_t kMaxSamplesPerInstance = 2000;
 inline constexpr std::size_t kMaxEventsPerInstance = 1000;
 
 nlohmann::json to_json(const RunReport& report);
+// report.json itself: the bytes of to_json(report).dump(2) and a newline, written scenario by
+// scenario and run by run, so the whole tree never exists in memory (a concurrency sweep is
+// built whole, one scenario at a time: its capacity needs it all).
+void write_json_report(const RunReport& report, std::ostream& out);
 nlohmann::json to_json(const RunMetrics& metrics);
 // One scenario as in report.json's `scenarios` array (with `capacity` when it is a sweep).
 nlohmann::json to_json(const ScenarioResult& scenario);

@@ -80,20 +80,24 @@ void write_property(std::ostream& out, std::string_view name, std::string_view v
   out << "      <property name=\"" << attr(name) << "\" value=\"" << attr(value) << "\"/>\n";
 }
 
+// Piece by piece: the tails of every instance together can be far larger than any one of them.
+// Escaping pieces gives the text escaping their concatenation would: each piece boundary is
+// next to an ASCII character, where no UTF-8 sequence can span.
 void write_tails(std::ostream& out, const ScenarioResult& s, bool err) {
-  std::string text;
+  const char* tag = err ? "system-err" : "system-out";
+  out << "    <" << tag << ">";
   for (const ScenarioRun& run : s.runs) {
     for (const ProcessResult& p : run.instances) {
       const StreamCapture& c = err ? p.err : p.out;
       if (c.bytes == 0) continue;
-      text += "== " + testcase_name(run, p) + ": " + std::to_string(c.bytes) + " bytes" +
-              (c.truncated ? ", last " + std::to_string(c.tail.size()) + " kept" : "") + " ==\n";
-      text += c.tail;
-      if (!c.tail.empty() && c.tail.back() != '\n') text += '\n';
+      out << xml_escape("== " + testcase_name(run, p) + ": " + std::to_string(c.bytes) + " bytes" +
+                        (c.truncated ? ", last " + std::to_string(c.tail.size()) + " kept" : "") +
+                        " ==\n")
+          << xml_escape(c.tail);
+      if (!c.tail.empty() && c.tail.back() != '\n') out << '\n';
     }
   }
-  const char* tag = err ? "system-err" : "system-out";
-  out << "    <" << tag << ">" << xml_escape(text) << "</" << tag << ">\n";
+  out << "</" << tag << ">\n";
 }
 
 struct Counts {
@@ -189,8 +193,10 @@ class JunitReporter final : public Reporter {
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n";
     int id = 0;
     for (const ScenarioResult& s : report.scenarios) {
-      std::ostringstream body;
-      const Counts c = write_testcases(body, s);
+      // The suite's counts come first in the file: one pass to count (its text thrown away),
+      // one to write, so the testcases of 10000 runs are never held in memory.
+      std::ostream discard(nullptr);
+      const Counts c = write_testcases(discard, s);
       const std::string name = attr(s.name.empty() ? "unnamed" : s.name);
       out << "  <testsuite name=\"" << name << "\" package=\"" << name << "\" id=\"" << id++
           << "\" timestamp=\"" << timestamp << "\" hostname=\"" << hostname << "\" tests=\""
@@ -204,7 +210,8 @@ class JunitReporter final : public Reporter {
       for (const auto& l : s.labels) labels += (labels.empty() ? "" : ",") + l;
       if (!labels.empty()) write_property(out, "labels", labels);
       write_property(out, "harness.version", report.harness_version);
-      out << "    </properties>\n" << body.str();
+      out << "    </properties>\n";
+      write_testcases(out, s);
       write_tails(out, s, false);
       write_tails(out, s, true);
       out << "  </testsuite>\n";

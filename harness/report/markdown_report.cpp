@@ -15,6 +15,10 @@
 namespace harness {
 namespace {
 
+// Per scenario, so a run of 10000 repeats stays a summary; report.json has everything.
+constexpr std::size_t kMaxSeriesRows = 1000;
+constexpr std::size_t kMaxFailures = 100;
+
 void write_header(const RunReport& r, std::ostream& out) {
   const auto [passed, failed, errors] = count_statuses(r);
   out << "# Harness report\n\n";
@@ -54,7 +58,8 @@ void write_series(const ScenarioResult& s, std::ostream& out) {
   out << "| " << markdown_cell(varied)
       << " | throughput | wall p50 / p95 | peak RSS (sum) | added at ready (mean) | ok |\n";
   out << "|---:|---:|---:|---:|---:|---:|\n";
-  for (const SeriesPoint& p : series) {
+  for (std::size_t i = 0; i < series.size() && i < kMaxSeriesRows; ++i) {
+    const SeriesPoint& p = series[i];
     const RunMetrics& m = p.metrics;
     std::string label = p.x ? format_number(*p.x, 0) : p.label;
     if (p.repeat > 0) label += fmt::format(" (repeat {})", p.repeat);
@@ -67,6 +72,9 @@ void write_series(const ScenarioResult& s, std::ostream& out) {
         << display_kib(m.mean_memory_added_kib) << " | " << m.succeeded << "/" << m.instances
         << " |\n";
   }
+  if (series.size() > kMaxSeriesRows)
+    out << "\n"
+        << kMaxSeriesRows << " of " << series.size() << " runs shown; all are in report.json.\n";
   out << "\n";
 }
 
@@ -130,7 +138,10 @@ class MarkdownReporter final : public Reporter {
       if (!s.file.empty()) out << " `" << markdown_cell(s.file) << "`";
       out << "\n";
       if (!s.error.empty()) out << "  - " << markdown_cell(s.error) << "\n";
-      for (const std::string& f : s.failures) out << "  - " << markdown_cell(f) << "\n";
+      for (std::size_t i = 0; i < s.failures.size() && i < kMaxFailures; ++i)
+        out << "  - " << markdown_cell(s.failures[i]) << "\n";
+      if (s.failures.size() > kMaxFailures)
+        out << "  - (" << s.failures.size() - kMaxFailures << " more in report.json)\n";
     }
     if (any) out << "\n";
   }

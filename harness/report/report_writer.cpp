@@ -1,6 +1,5 @@
 #include "harness/report/report_writer.hpp"
 
-#include <sstream>
 #include <system_error>
 
 #include "harness/core/files.hpp"
@@ -9,10 +8,11 @@ namespace harness {
 
 std::filesystem::path write_report(const Reporter& reporter, const RunReport& report,
                                    const std::filesystem::path& dir) {
-  std::ostringstream content;
-  reporter.write(report, content);
+  // Streamed to the file: a report of 10000 runs is tens of MB, never held whole.
   const std::filesystem::path target = dir / reporter.filename();
-  write_file_atomic(target, content.str());
+  AtomicFile file(target);
+  reporter.write(report, file.stream());
+  file.commit();
   return target;
 }
 

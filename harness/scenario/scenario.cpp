@@ -13,6 +13,7 @@
 #include "harness/core/files.hpp"
 #include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
+#include "harness/core/yaml_text.hpp"
 
 namespace harness {
 namespace {
@@ -290,6 +291,10 @@ Scenario parse_scenario(std::string_view text, const std::string& file,
                         ", over the " +
                         format_size(static_cast<std::int64_t>(options.max_file_bytes)) +
                         " limit for a scenario; a scenario needs a few lines");
+  // yaml-cpp accepts invalid UTF-8, control characters, some tabs as indentation and NULs in
+  // strings; check_yaml_text refuses what the YAML spec and libyaml refuse first.
+  if (auto problems = check_yaml_text(text, file, options.max_depth); !problems.empty())
+    throw ScenarioError(std::move(problems));
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
