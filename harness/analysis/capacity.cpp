@@ -15,10 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kSweepHint =
-    "run a concurrency sweep first, e.g. `harness run scenarios/capacity/sweep.yaml "
-    "--report-dir reports/capacity`, then plan from reports/capacity/report.json";
-
 bool is_sweep(const ScenarioFields& s) {
   if (!s.matrix.is_object()) return false;
   auto it = s.matrix.find("instances");
@@ -158,6 +154,8 @@ json point_to_json(const CapacityPoint& p) {
           {"rss_sum_error_pct", opt(p.rss_sum_error_pct)}};
 }
 
+}  // namespace
+
 json series_to_json(const CapacitySeries& s) {
   json points = json::array();
   for (const auto& p : s.points) points.push_back(point_to_json(p));
@@ -180,18 +178,6 @@ json series_to_json(const CapacitySeries& s) {
           {"points", points},
           {"notes", s.notes}};
 }
-
-std::string mib(std::optional<double> kib) {
-  return kib ? fmt::format("{:.1f}", *kib / 1024.0) : "-";
-}
-std::string num(std::optional<double> v, int digits) {
-  return v ? fmt::format("{:.{}f}", *v, digits) : "-";
-}
-std::string pct(std::optional<double> v) {
-  return v ? fmt::format("{:+.1f}%", *v) : "-";
-}
-
-}  // namespace
 
 std::optional<int> find_knee(const CapacitySeries& s, double gain, bool* found) {
   *found = false;
@@ -268,173 +254,6 @@ json scenario_capacity(const json& scenario) {
   }
   const json report = {{"schema", 1}, {"scenarios", json::array({scenario})}};
   return {{"series", capacity_series(report)}};
-}
-
-Plan plan(const json& report, const PlanOptions& options) {
-  if (options.memory_budget_kib <= 0)
-    throw std::invalid_argument("memory budget must be positive, e.g. --memory-budget 8GiB");
-  if (options.margin < 0 || options.margin >= 1)
-    throw std::invalid_argument("safety margin must be in [0 %, 100 %), e.g. --margin 10%");
-
-  Plan result;
-  result.options = options;
-  for (CapacitySeries& s : extract_sweeps(report)) {
-    if (!options.scenario.empty() && s.scenario != options.scenario) continue;
-    SeriesPlan sp;
-    sp.usable_kib = options.memory_budget_kib * (1.0 - options.margin);
-
-    // Memory fit.
-    if (!s.model)
-      throw std::runtime_error(fmt::format(
-          "sweep {}: no memory measurements, cannot fit workers into a budget; check that the "
-          "sampler reads /proc and re-run the sweep",
-          s.label));
-    const MemoryModel& m = *s.model;
-    if (m.private_kib <= 0) {
-      sp.memory_fit = INT_MAX;
-      sp.notes.push_back("per-worker private memory measured as 0: memory does not limit N");
-    } else {
-      const double n = std::floor((sp.usable_kib - m.shared_kib) / m.private_kib);
-      sp.memory_fit = n < 0 ? 0 : static_cast<int>(std::min(n, double(INT_MAX)));
-    }
-
-    // Throughput knee.
-    // Workers that report no frames (no result.frames_processed) have no throughput: memory
-    // and latency still plan them, the knee is unknown.
-    const auto knee = find_knee(s, options.knee_gain, &sp.knee_found);
-    sp.knee_known = knee.has_value();
-    sp.knee = knee.value_or(0);
-    if (!knee)
-      sp.notes.push_back(
-          "no throughput at some N (the worker reports no frames_processed): knee unknown, "
-          "recommended from memory and latency only");
-    else if (!sp.knee_found)
-      sp.notes.push_back(
-          fmt::format("throughput still rises at N={}, the largest measured: "
-                      "extend the sweep's instances to find the knee",
-                      sp.knee));
-
-    // Latency limit.
-    if (options.latency_p95_max_s) {
-      int fit = 0;
-      for (const auto& p : s.points) {
-        if (!p.latency_p95_s)
-          throw std::runtime_error(
-              fmt::format("sweep {}: N={} has no latency p95 (metrics.latency_s.p95); cannot apply "
-                          "--latency-p95",
-                          s.label, p.workers));
-        if (*p.latency_p95_s > *options.latency_p95_max_s) break;
-        fit = p.workers;
-      }
-      sp.latency_fit = fit;
-      if (fit == 0)
-        sp.notes.push_back(
-            fmt::format("no measured N meets latency p95 <= {:.3f} s, not even "
-                        "N={}",
-                        *options.latency_p95_max_s, s.points.front().workers));
-    }
-
-    // Hard limits first on ties: memory, latency, then the knee.
-    sp.recommended = sp.memory_fit;
-    sp.limiting = "memory";
-    if (sp.latency_fit && *sp.latency_fit < sp.recommended) {
-      sp.recommended = *sp.latency_fit;
-      sp.limiting = "latency";
-    }
-    if (sp.knee_known && sp.knee < sp.recommended) {
-      sp.recommended = sp.knee;
-      sp.limiting = sp.knee_found ? "cpu" : "sweep";
-    }
-    if (sp.recommended > 0) sp.predicted_kib_at_recommended = m.predict_kib(sp.recommended);
-    for (const auto& p : s.points)
-      if (p.workers == sp.recommended) sp.throughput_at_recommended = p.throughput_fps;
-    if (sp.memory_fit == 0)
-      sp.notes.push_back(
-          fmt::format("not even one worker fits: it needs {:.1f} MiB, the usable "
-                      "budget is {:.1f} MiB",
-                      m.predict_kib(1) / 1024.0, sp.usable_kib / 1024.0));
-    sp.series = std::move(s);
-    result.series.push_back(std::move(sp));
-  }
-  if (result.series.empty())
-    throw std::runtime_error(fmt::format("report has no concurrency sweep in scenario \"{}\": {}",
-                                         options.scenario, kSweepHint));
-  return result;
-}
-
-std::string format_plan_table(const Plan& plan) {
-  std::string out;
-  const auto& o = plan.options;
-  out += fmt::format("Memory budget {:.1f} MiB, margin {:.0f} %", o.memory_budget_kib / 1024.0,
-                     o.margin * 100);
-  if (o.latency_p95_max_s) out += fmt::format(", latency p95 <= {:.3f} s", *o.latency_p95_max_s);
-  out += "\n";
-  for (const SeriesPlan& sp : plan.series) {
-    const CapacitySeries& s = sp.series;
-    out += fmt::format("\n{}\n", s.label);
-    out +=
-        fmt::format("{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n",
-                    "N", "fps", "p50 s", "p95 s", "p99 s", "ready ms", "sumRSS MiB", "sumPSS MiB",
-                    "USS MiB", "model MiB", "err", "RSS err");
-    for (const auto& p : s.points)
-      out += fmt::format(
-          "{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n", p.workers,
-          num(p.throughput_fps, 2), num(p.latency_p50_s, 3), num(p.latency_p95_s, 3),
-          num(p.latency_p99_s, 3), num(p.ready_p50_ms, 1), mib(p.sum_rss_kib), mib(p.sum_pss_kib),
-          mib(p.uss_per_worker_kib), mib(p.predicted_kib), pct(p.prediction_error_pct),
-          pct(p.rss_sum_error_pct));
-    if (s.model)
-      out += fmt::format(
-          "memory model: total(N) = {:.1f} MiB shared + N x {:.1f} MiB private "
-          "(total at N={}, USS at N={}); max error {}\n",
-          s.model->shared_kib / 1024.0, s.model->private_kib / 1024.0, s.model->total_from_n,
-          s.model->private_from_n,
-          s.max_abs_error_pct ? fmt::format("{:.1f} %", *s.max_abs_error_pct) : "-");
-    const std::string mem_fit =
-        sp.memory_fit == INT_MAX ? "unbounded" : std::to_string(sp.memory_fit);
-    out += fmt::format("memory fit: {} workers (usable {:.1f} MiB)\n", mem_fit,
-                       sp.usable_kib / 1024.0);
-    if (sp.knee_known)
-      out +=
-          fmt::format("throughput knee: N={}{}\n", sp.knee, sp.knee_found ? "" : " (not reached)");
-    else
-      out += "throughput knee: unknown (no throughput)\n";
-    if (sp.latency_fit) out += fmt::format("latency fit: {} workers\n", *sp.latency_fit);
-    out += fmt::format("recommended: {} workers, limited by {}", sp.recommended, sp.limiting);
-    if (sp.predicted_kib_at_recommended)
-      out += fmt::format(" (~{:.1f} MiB", *sp.predicted_kib_at_recommended / 1024.0) +
-             (sp.throughput_at_recommended
-                  ? fmt::format(", {:.2f} frames/s)", *sp.throughput_at_recommended)
-                  : std::string(")"));
-    out += "\n";
-    for (const auto& n : s.notes) out += "note: " + n + "\n";
-    for (const auto& n : sp.notes) out += "note: " + n + "\n";
-  }
-  return out;
-}
-
-json plan_to_json(const Plan& plan) {
-  json series = json::array();
-  for (const SeriesPlan& sp : plan.series) {
-    json j = series_to_json(sp.series);
-    j["usable_kib"] = sp.usable_kib;
-    j["memory_fit"] = sp.memory_fit == INT_MAX ? json(nullptr) : json(sp.memory_fit);
-    j["knee"] = sp.knee_known ? json(sp.knee) : json(nullptr);
-    j["knee_found"] = sp.knee_found;
-    j["latency_fit"] = sp.latency_fit ? json(*sp.latency_fit) : json(nullptr);
-    j["recommended"] = sp.recommended;
-    j["limiting"] = sp.limiting;
-    j["predicted_kib_at_recommended"] = opt(sp.predicted_kib_at_recommended);
-    j["throughput_at_recommended"] = opt(sp.throughput_at_recommended);
-    for (const auto& n : sp.notes) j["notes"].push_back(n);
-    series.push_back(std::move(j));
-  }
-  const auto& o = plan.options;
-  return {{"memory_budget_kib", o.memory_budget_kib},
-          {"margin", o.margin},
-          {"knee_gain", o.knee_gain},
-          {"latency_p95_max_s", opt(o.latency_p95_max_s)},
-          {"series", series}};
 }
 
 }  // namespace harness

@@ -108,6 +108,12 @@ nlohmann::json scenario_capacity(const nlohmann::json& scenario);
 // The same as JSON (one object per series with its points, model and errors), for report.json
 // and the HTML charts.
 nlohmann::json capacity_series(const nlohmann::json& report);
+nlohmann::json series_to_json(const CapacitySeries& s);
+
+// What to run when a report has no sweep.
+inline constexpr std::string_view kSweepHint =
+    "run a concurrency sweep first, e.g. `harness run scenarios/capacity/sweep.yaml "
+    "--report-dir reports/capacity`, then plan from reports/capacity/report.json";
 
 struct PlanOptions {
   std::int64_t memory_budget_kib = 0;
