@@ -1,5 +1,7 @@
 #include "harness/analysis/benchmark_json.hpp"
 
+#include "harness/analysis/report_fields.hpp"
+
 #include <stdexcept>
 
 namespace harness {
@@ -31,17 +33,18 @@ void read_benchmark_samples(const json& doc, std::string_view source,
   std::map<std::string, BenchmarkSamples> repetitions, means;
   for (const json& b : doc["benchmarks"]) {
     if (!b.is_object() || !b.contains("name") || !b["name"].is_string()) continue;
-    if (b.value("error_occurred", false)) continue;
-    const std::string name = b.value("run_name", b["name"].get<std::string>());
+    const std::string entry = where + ": benchmark " + b["name"].get<std::string>();
+    if (field_or(b, "error_occurred", false, entry)) continue;
+    const std::string name = field_or(b, "run_name", b["name"].get<std::string>(), entry);
     const std::string here = where + ": benchmark " + name;
     if (!b.contains("real_time") || !b.contains("cpu_time") || !b["real_time"].is_number() ||
         !b["cpu_time"].is_number())
       throw std::runtime_error(here + ": real_time/cpu_time missing or not numbers");
-    const std::string unit = b.value("time_unit", "ns");
+    const std::string unit = field_or(b, "time_unit", std::string("ns"), here);
     const double real = to_ns(b["real_time"].get<double>(), unit, here);
     const double cpu = to_ns(b["cpu_time"].get<double>(), unit, here);
-    const bool aggregate = b.value("run_type", "iteration") == "aggregate";
-    if (aggregate && b.value("aggregate_name", "") != "mean") continue;
+    const bool aggregate = field_or(b, "run_type", std::string("iteration"), here) == "aggregate";
+    if (aggregate && field_or(b, "aggregate_name", std::string(), here) != "mean") continue;
     BenchmarkSamples& s = (aggregate ? means : repetitions)[name];
     s.real_ns.push_back(real);
     s.cpu_ns.push_back(cpu);

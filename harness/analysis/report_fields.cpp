@@ -26,6 +26,13 @@ const json& object_at(const json& obj, std::string_view key) {
   return it != obj.end() && it->is_object() ? *it : empty;
 }
 
+// The run an instance belongs to; -1 (none) when its "run" is not an integer.
+int run_of(const json& inst) {
+  const auto it = inst.find("run");
+  if (it == inst.end() || !it->is_number_integer() || *it < INT_MIN || *it > INT_MAX) return -1;
+  return it->get<int>();
+}
+
 // Sum (or mean) of one memory field over the instances of run `run_index`; unknown unless every
 // instance of that run reports it.
 std::optional<double> from_instances(const json& instances, int run_index, std::string_view field,
@@ -34,7 +41,7 @@ std::optional<double> from_instances(const json& instances, int run_index, std::
   double sum = 0;
   int count = 0;
   for (const json& inst : instances) {
-    if (!inst.is_object() || inst.value("run", -1) != run_index) continue;
+    if (!inst.is_object() || run_of(inst) != run_index) continue;
     auto v = number_at(object_at(inst, "memory"), field);
     if (!v) return std::nullopt;
     sum += *v;
@@ -48,7 +55,7 @@ int count_instances(const json& instances, int run_index) {
   int count = 0;
   if (!instances.is_array()) return 0;
   for (const json& inst : instances)
-    if (inst.is_object() && inst.value("run", -1) == run_index) ++count;
+    if (inst.is_object() && run_of(inst) == run_index) ++count;
   return count;
 }
 
@@ -65,7 +72,7 @@ Concurrent concurrent_memory(const json& instances, int run_index) {
   std::vector<std::pair<double, double>> spans;  // absolute [spawn, exit] in ms
   if (!instances.is_array()) return {};
   for (const json& inst : instances) {
-    if (!inst.is_object() || inst.value("run", -1) != run_index) continue;
+    if (!inst.is_object() || run_of(inst) != run_index) continue;
     auto offset = number_at(inst, "spawn_offset_ms");
     auto wall = number_at(inst, "wall_s");
     const json& samples = object_at(inst, "memory").value("samples", json::array());
@@ -78,7 +85,7 @@ Concurrent concurrent_memory(const json& instances, int run_index) {
     if (const auto events = inst.find("events"); events != inst.end() && events->is_array()) {
       for (const json& e : *events) {
         const json* body = e.is_object() && e.contains("body") ? &e["body"] : nullptr;
-        if (body && body->is_object() && body->value("event", "") == "result" &&
+        if (body && body->is_object() && body->contains("event") && (*body)["event"] == "result" &&
             e.value("t_ms", json()).is_number()) {
           last_result = std::max(last_result.value_or(0.0), e["t_ms"].get<double>());
         }
@@ -142,8 +149,9 @@ RunFields read_run(const json& run, int index, const json& instances, std::strin
                              " is not an object");
   RunFields r;
   if (auto it = run.find("params"); it != run.end() && it->is_object()) r.params = *it;
-  r.repeat = run.value("repeat", 0);
-  r.warmup = run.value("warmup", false);
+  const std::string here = std::string(where) + ": run " + std::to_string(index);
+  r.repeat = field_or(run, "repeat", 0, here);
+  r.warmup = field_or(run, "warmup", false, here);
   r.wall_s = number_at(run, "wall_s");
 
   const json& m = object_at(run, "metrics");
@@ -211,8 +219,9 @@ ReportFields read_report_fields(const json& report, std::string_view source) {
     if (!s.is_object())
       throw std::runtime_error(where + ": scenarios[" + std::to_string(i) + "] is not an object");
     ScenarioFields sf;
-    sf.name = s.value("name", "scenarios[" + std::to_string(i) + "]");
-    sf.status = s.value("status", "");
+    const std::string here = where + ": scenarios[" + std::to_string(i) + "]";
+    sf.name = field_or(s, "name", "scenarios[" + std::to_string(i) + "]", here);
+    sf.status = field_or(s, "status", std::string(), here);
     if (auto m = s.find("matrix"); m != s.end()) sf.matrix = *m;
     const json empty = json::array();
     auto inst_it = s.find("instances");
@@ -234,7 +243,7 @@ json read_json_file(const std::filesystem::path& path) {
   text << in.rdbuf();
   try {
     return json::parse(text.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number beyond a double (1e999)
     throw std::runtime_error(path.string() + ": not valid JSON: " + e.what());
   }
 }

@@ -18,10 +18,13 @@
 // PSS at the same instant, holding each worker's latest PSS sample: that is the physical memory
 // the group occupied.
 
+#include <climits>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -72,5 +75,32 @@ nlohmann::json read_json_file(const std::filesystem::path& path);
 
 // "instances=3 model=n": a stable, human-readable key for a run's params (sorted by key).
 std::string params_label(const nlohmann::json& params);
+
+// obj[key] as T (bool, int or std::string): `fallback` when obj is no object or the key is absent
+// or null; a std::runtime_error naming `where` and the key when it holds another type (where
+// nlohmann::json::value would throw a bare type_error, or convert 1e300 to an int).
+template <class T>
+T field_or(const nlohmann::json& obj, std::string_view key, T fallback, std::string_view where) {
+  if (!obj.is_object()) return fallback;
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  bool ok = false;
+  if constexpr (std::is_same_v<T, bool>) {
+    ok = it->is_boolean();
+  } else if constexpr (std::is_same_v<T, int>) {
+    ok = it->is_number_integer() && *it >= INT_MIN && *it <= INT_MAX;
+  } else {
+    static_assert(std::is_same_v<T, std::string>, "field_or: bool, int or std::string");
+    ok = it->is_string();
+  }
+  if (!ok) {
+    const char* want = std::is_same_v<T, bool>  ? "true or false"
+                       : std::is_same_v<T, int> ? "an integer"
+                                                : "a string";
+    throw std::runtime_error(std::string(where) + ": \"" + std::string(key) + "\" must be " + want +
+                             ", not " + it->dump().substr(0, 40));
+  }
+  return it->template get<T>();
+}
 
 }  // namespace harness
