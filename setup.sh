@@ -25,6 +25,7 @@ PACKAGES=(
   libxml2-utils
   darknet opencv-doc
   clang-format
+  clang libclang-rt-dev llvm  # fuzz/: libFuzzer and the sanitizer runtimes, llvm-symbolizer
 )
 
 missing=()

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/supervise/supervisor.hpp"
 #include "harness/supervise/sampler.hpp"
+#include "harness/supervise/supervisor.hpp"
 
 namespace harness::test {
 

@@ -15,9 +15,9 @@ namespace harness {
 
 // One protocol event line from a worker's stdout: a JSON object with an "event" field.
 struct Event {
-  double t_ms = 0;          // since spawn
-  std::string type;         // value of "event"
-  nlohmann::json body;      // the whole object, "event" included
+  double t_ms = 0;             // since spawn
+  std::string type;            // value of "event"
+  nlohmann::json body;         // the whole object, "event" included
   std::size_t line_bytes = 0;  // length of the line it came from (what storing it costs)
 };
 
@@ -83,7 +83,7 @@ struct ProcessResult {
   // Every event the worker printed, counted by type, exactly (the kept ones and the dropped).
   // Types past the 256th distinct one are counted under "".
   std::map<std::string, std::uint64_t> event_counts;
-  std::uint64_t events_dropped = 0;  // counted in event_counts, not kept in `events`
+  std::uint64_t events_dropped = 0;              // counted in event_counts, not kept in `events`
   std::vector<std::string> protocol_violations;  // malformed event lines, with line excerpts
   StreamCapture out;
   StreamCapture err;
@@ -141,7 +141,7 @@ struct RunReport {
   // False in every write of a run but its last: a report left by a harness that was killed
   // (SIGKILL, power loss) says so instead of reading as a pass.
   bool complete = true;
-  int jobs = 1;              // scenarios run at a time (memory-measuring ones always alone)
+  int jobs = 1;  // scenarios run at a time (memory-measuring ones always alone)
   std::int64_t harness_rss_before_kib = -1;
   std::int64_t harness_rss_after_kib = -1;
   std::int64_t harness_rss_peak_kib = -1;
