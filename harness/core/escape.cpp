@@ -6,42 +6,18 @@
 #include <initializer_list>
 #include <utility>
 
+#include "harness/core/utf8.hpp"
+
 namespace harness {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_continuation(unsigned char c) {
-  return (c & 0xC0) == 0x80;
-}
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid (RFC 3629
-// table 3-7: no overlongs, no surrogates, nothing above U+10FFFF).
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not valid (RFC 3629:
+// no overlongs, no surrogates, nothing above U+10FFFF).
 std::size_t valid_sequence_length(std::string_view s, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  const auto b1 = static_cast<unsigned char>(s[i + 1]);
-  if (b1 < lo || b1 > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k) {
-    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
-  }
-  return len;
+  const Utf8Char ch = decode_utf8(s, i);
+  return ch.error == Utf8Error::kNone ? ch.length : 0;
 }
 
 // Calls emit(sequence) for each valid sequence and emit(kReplacement) for each invalid byte.
