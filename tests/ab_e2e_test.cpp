@@ -116,12 +116,21 @@ TEST(ab_e2e_test, benchmark_programs_run_interleaved_with_their_repetitions) {
   const AbRun a = run_ab("bench", {"--rounds", "2", "--bench", "sampler_bench", "--bench-filter",
                                    "BM_SelfRss", "--bench-arg=--benchmark_min_time=0.02",
                                    "--thresholds", kData + "/thresholds.yaml"});
-  ASSERT_EQ(a.exit_code, 0) << a.err << a.out;
+  // What this checks is the layout: both sides ran, interleaved, with their repetitions. The
+  // verdict of two 20 ms-per-repetition runs beside the rest of a parallel ctest is whatever
+  // the neighbours did to one side (CI saw BM_SelfRss at 1.35x); the gate's false alarms are
+  // measured on a quiet machine (docs/regression.md), not here. 1 (a change) is allowed; 2
+  // (the check could not run) is not.
+  ASSERT_TRUE(a.exit_code == 0 || a.exit_code == 1) << a.exit_code << a.err << a.out;
   const json& real = change(a, "real_time");
   EXPECT_EQ(real["scenario"], "sampler_bench");
   EXPECT_EQ(real["run"], "BM_SelfRss");
   EXPECT_EQ(real["base"]["n"], 18);  // 2 rounds x 9 repetitions
-  EXPECT_NE(real["status"], "regression");
+  EXPECT_EQ(real["new"]["n"], 18);
+  const std::string status = real["status"].get<std::string>();
+  EXPECT_TRUE(status == "regression" || status == "improvement" || status == "no change" ||
+              status == "not significant")
+      << status;
 }
 
 TEST(ab_e2e_test, a_side_that_is_neither_a_build_nor_a_ref_is_refused) {

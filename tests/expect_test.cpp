@@ -235,32 +235,56 @@ TEST(expect_test, lines_are_matched_as_bytes) {
                      "utf-8: \xff\xfe end\\x0d\""});
 }
 
-// The lifecycle scenario proves each of 20 jobs got its own successful result with one pattern
-// per job; RE2 has no lookahead, so each pattern spells out the key orders. Judged here on
-// result lines in every order, and on lines that must not count.
-TEST(expect_test, serve_20_jobs_patterns_find_each_job_in_any_key_order) {
+// The lifecycle scenario proves each of its 20 jobs got its own successful answer through
+// `expect.jobs` (it once spelt out 20 regexes, one per job id and key order): judged here on a
+// run where every job succeeded, and on one where job 7 failed and job 12 was never answered.
+TEST(expect_test, serve_20_jobs_judges_every_job_by_its_record) {
   const Scenario s = load_scenario(HARNESS_SOURCE_DIR "/scenarios/lifecycle/serve_20_jobs.yaml");
-  const auto* patterns = s.expect.get<std::vector<Pattern>>("stdout_matches");
-  ASSERT_TRUE(patterns);
-  ASSERT_EQ(patterns->size(), 20u);
-  const std::vector<std::string> keys{"\"event\":\"result\"", "\"status\":\"success\"",
-                                      "\"frames_processed\":1"};
-  for (int job = 1; job <= 20; ++job) {
-    const Pattern& pat = (*patterns)[job - 1];
-    std::vector<std::string> fields = keys;
-    fields.push_back("\"job\":" + std::to_string(job));
-    std::sort(fields.begin(), fields.end());
-    do {  // every order of the four fields
-      std::string line = "{";
-      for (const auto& f : fields) line += (line.size() > 1 ? "," : "") + f;
-      EXPECT_TRUE(pat.search(line + "}")) << pat.source << " on " << line << "}";
-    } while (std::next_permutation(fields.begin(), fields.end()));
-    const std::string id = std::to_string(job);
-    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + "0,\"status\":\"success\"}"));
-    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + ",\"status\":\"failed\"}"));
-    EXPECT_FALSE(pat.search("{\"event\":\"progress\",\"job\":" + id + ",\"status\":\"success\"}"));
-    EXPECT_FALSE(pat.search("{\"event\":\"result\",\"job\":" + id + "}\n\"status\":\"success\""));
+  ASSERT_TRUE(s.jobs);
+  EXPECT_EQ(s.jobs->count, 20);
+  EXPECT_EQ(s.jobs->mode, "pool");
+  ScenarioRun run;
+  run.instances.push_back(good());
+  run.instances[0].events.push_back(
+      Event{1,
+            "result",
+            {{"event", "result"}, {"job", 20}, {"status", "success"}, {"frames_processed", 1}},
+            60});
+  run.instances[0].out_dir = ::testing::TempDir();
+  JobsResult jobs;
+  for (int id = 1; id <= 20; ++id) {
+    JobRecord r;
+    r.id = id;
+    r.status = "success";
+    r.attempts = 1;
+    r.dispatched_ms = id * 10;
+    r.ended_ms = id * 10 + 5;
+    jobs.records.push_back(r);
   }
+  jobs.scheduled = jobs.succeeded = 20;
+  run.jobs = jobs;
+  auto job_failures = [&](const ScenarioRun& r) {
+    Failures out;
+    for (const auto& f : evaluate(s.expect, r))
+      if (f.rfind("jobs:", 0) == 0) out.push_back(f);
+    return out;
+  };
+  EXPECT_EQ(job_failures(run), Failures{});
+  run.jobs->records[6].status = "failed";
+  run.jobs->records[6].failure = "error";
+  run.jobs->records[6].error = "InputNotFound: cannot open x";
+  run.jobs->records[11].status.clear();
+  run.jobs->succeeded = 18;
+  run.jobs->failed = 1;
+  run.jobs->lost = 1;
+  const Failures f = job_failures(run);
+  ASSERT_EQ(f.size(), 3u) << ::testing::PrintToString(f);
+  EXPECT_EQ(f[0],
+            "jobs: succeeded expected all 20, got 18 (1 failed, 0 cancelled, 1 lost, 0 "
+            "interrupted, 0 not run): job 7 (error: InputNotFound: cannot open x)");
+  EXPECT_EQ(f[1],
+            "jobs: failed_max expected <= 0, got 1: job 7 (error: InputNotFound: cannot open x)");
+  EXPECT_EQ(f[2], "jobs: lost_max expected <= 0, got 1: job 12");
 }
 
 TEST(expect_test, times) {

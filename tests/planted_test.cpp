@@ -106,17 +106,42 @@ TEST(planted_test, yolo_worker_slow_pct_spins_its_share_of_every_frame) {
   EXPECT_FALSE(read_result(plain_out).contains("planted_slow_s"));
 }
 
+// A --serve worker that stays idle on its open stdin after `ready` until the harness has taken
+// its ready sample: a one-shot worker goes on to its first frames, so under load the sample could
+// land after their buffers were allocated, in one run and not in the other.
+ProcessResult run_idle_at_ready(std::vector<std::string> extra) {
+  ProcessSpec s;
+  s.argv = {YOLO_WORKER, "--serve", "--model", kModel, "--threads", "1"};
+  s.argv.insert(s.argv.end(), extra.begin(), extra.end());
+  s.env["OMP_NUM_THREADS"] = "1";
+  s.timeout = std::chrono::seconds(120);
+  s.stdin_open = true;
+  struct CloseAtReady : ProcessObserver {
+    Session* session = nullptr;
+    void on_event(int handle, const Event& e) override {
+      if (e.type == "ready") session->close_stdin(handle);  // EOF: the worker exits 0
+    }
+  } closer;
+  Supervisor sup;
+  Session session(sup);
+  closer.session = &session;
+  const int h = session.add(s, &closer);
+  session.run();
+  return session.take_result(h);
+}
+
 TEST(planted_test, yolo_worker_extra_mib_is_resident_at_ready) {
   if (!have_model()) GTEST_SKIP() << kNoModel;
-  const fs::path out = fs::path(::testing::TempDir()) / "planted_mem.json";
-  const ProcessResult plain = run_one(yolo(out, {}));
-  const ProcessResult grown = run_one(yolo(out, {"--extra-mib", "32"}));
+  const ProcessResult plain = run_idle_at_ready({});
+  const ProcessResult grown = run_idle_at_ready({"--extra-mib", "32"});
   ASSERT_EQ(plain.exit_code.value_or(-1), 0) << plain.err.tail;
   ASSERT_EQ(grown.exit_code.value_or(-1), 0) << grown.err.tail;
   const auto added_kib = grown.memory.ready_rss_kib - plain.memory.ready_rss_kib;
   // The model's own memory varies by a few MiB between runs; 32 MiB stands out of it.
-  EXPECT_GE(added_kib, 28 * 1024);
-  EXPECT_LE(added_kib, 40 * 1024);
+  EXPECT_GE(added_kib, 28 * 1024) << "plain " << plain.memory.ready_rss_kib << " KiB, grown "
+                                  << grown.memory.ready_rss_kib << " KiB";
+  EXPECT_LE(added_kib, 40 * 1024) << "plain " << plain.memory.ready_rss_kib << " KiB, grown "
+                                  << grown.memory.ready_rss_kib << " KiB";
 }
 
 TEST(planted_test, yolo_worker_refuses_a_negative_slowdown) {

@@ -28,7 +28,13 @@ std::string ctest_registration(const std::vector<Scenario>& scenarios,
     const auto bound = std::chrono::duration_cast<std::chrono::seconds>(run_time_bound(s));
     int processors = 1;
     for (const auto& point : expand_matrix(s)) {
-      processors = std::max(processors, point.run.instances);
+      int workers = point.run.instances;
+      if (s.jobs) {  // a job stream: its workers (the matrix may vary them)
+        workers = s.jobs->workers;
+        if (point.params.contains("workers") && point.params["workers"].is_number_integer())
+          workers = point.params["workers"].get<int>();
+      }
+      processors = std::max(processors, workers);
     }
     out += "set_tests_properties(" + test + " PROPERTIES LABELS " + cmake_quote(labels) +
            " TIMEOUT " + std::to_string(bound.count() + 30) + " PROCESSORS " +

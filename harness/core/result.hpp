@@ -96,6 +96,63 @@ std::string signal_name(int sig);  // "SIGKILL"; "SIG42" for unknown numbers
 
 namespace harness {
 
+// One job of a job stream (scenario `jobs:`): where it went and how it ended. Times are ms since
+// the stream began; -1 when it did not happen.
+struct JobRecord {
+  std::int64_t id = 0;       // 1, 2, ... in scheduling order; ${JOB} and the pool line's "id"
+  std::string input;         // ${INPUT}
+  int attempts = 0;          // dispatches, retries included
+  int worker = -1;           // pool: the worker slot of the last attempt; spawn: the process handle
+  int pid = -1;              // the process of the last attempt
+  double scheduled_ms = 0;   // when the arrival process said it arrives (latency counts from here)
+  double submitted_ms = -1;  // when the harness queued it (late past 1 ms: a slow generator)
+  double dispatched_ms = -1;   // the last attempt reached a worker
+  double first_event_ms = -1;  // the first event of the job from a worker
+  double ended_ms = -1;        // the terminal status was known
+  // "success", "failed", "cancelled"; "interrupted" (running when the harness was stopped);
+  // "not_run" (not dispatched before the harness was stopped); empty: never ended (lost).
+  std::string status;
+  std::string failure;  // of the last failed attempt: crash, timeout, exit, error, spawn, ...
+  std::string error;    // its message, bounded
+  int progress = 0;     // progress events of the job
+  bool cancel_sent = false;
+};
+
+// Latency-like figures of a set of jobs, in ms (nearest rank); n = 0: none.
+struct JobPercentiles {
+  std::size_t n = 0;
+  double p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0, max = 0, mean = 0;
+};
+
+// A job stream's run: its records and what they add up to (jobs/job_stats.hpp computes it).
+struct JobsResult {
+  std::string mode;             // spawn | pool
+  int workers = 0;              // at most at once (spawn) or persistent processes (pool)
+  std::string arrival;          // "poisson 4/s seed 7", "closed 2"
+  double duration_s = 0;        // first scheduled job to the last terminal status
+  double throughput_per_s = 0;  // succeeded jobs per second of duration
+  std::size_t scheduled = 0, succeeded = 0, failed = 0, cancelled = 0, lost = 0;
+  std::size_t interrupted = 0, not_run = 0;
+  std::size_t duplicates = 0;  // terminal answers after the first for the same job
+  std::size_t stray = 0;       // answers naming no job in flight (unknown or finished ids)
+  std::size_t retries = 0;     // attempts past the first
+  std::size_t worker_restarts = 0;
+  std::size_t late = 0;  // submitted more than 1 ms after scheduled
+  double late_share = 0;
+  JobPercentiles latency;     // scheduled -> ended, succeeded jobs
+  JobPercentiles queue_wait;  // scheduled -> dispatched (last attempt), succeeded jobs
+  JobPercentiles service;     // dispatched -> ended, succeeded jobs
+  // VALID when the run has enough jobs and time for what it is judged on (see job_stats.hpp).
+  bool valid = true;
+  std::vector<std::string> invalid_reasons;
+  double tail_percentile = 0;      // the highest percentile judged; 0: none
+  std::size_t jobs_needed = 0;     // for that percentile at 99 % confidence
+  double harness_cpu_s = 0;        // CPU time of the harness's loop thread during the stream
+  double harness_cpu_share = 0;    // of one core over the duration
+  bool generator_limited = false;  // late share over 1 % or the harness near a full core
+  std::vector<JobRecord> records;
+};
+
 // One execution of a scenario's instances: the single run, or one matrix point, or one repeat.
 struct ScenarioRun {
   nlohmann::json params = nlohmann::json::object();  // matrix values of this run: {"instances": 3}
@@ -104,6 +161,9 @@ struct ScenarioRun {
   double wall_s = 0;    // first spawn to last reap
   std::vector<ProcessResult> instances;
   std::vector<std::string> failures;  // expectation failures of this run, one line each
+  // A job stream (scenario `jobs:`): its jobs; `instances` are then the processes that served
+  // them (pool workers, restarts included, or one process per spawned attempt).
+  std::optional<JobsResult> jobs;
 };
 
 struct ScenarioResult {

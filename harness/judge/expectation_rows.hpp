@@ -65,5 +65,6 @@ std::vector<ExpectRow> stream_rows();  // stdout and stderr: regexes and byte co
 std::vector<ExpectRow> time_rows();    // wall, ready and kill times
 std::vector<ExpectRow> memory_rows();  // peaks and memory added by loading
 std::vector<ExpectRow> output_rows();  // the file each instance writes
+std::vector<ExpectRow> job_rows();     // a job stream's counts, latencies and verdict
 
 }  // namespace harness::detail

@@ -5,6 +5,7 @@
 
 #include "harness/analysis/capacity.hpp"
 #include "harness/core/escape.hpp"
+#include "harness/report/jobs_report.hpp"
 #include "harness/report/json_stream.hpp"
 #include "harness/report/reporter.hpp"
 
@@ -162,12 +163,14 @@ json capacity_of(const json& scenario) {
 }
 
 json run_json(const ScenarioRun& run) {
-  return {{"params", sanitized(run.params)},
-          {"repeat", run.repeat},
-          {"warmup", run.warmup},
-          {"wall_s", number(run.wall_s)},
-          {"failures", strings(run.failures)},
-          {"metrics", to_json(compute_metrics(run))}};
+  json out{{"params", sanitized(run.params)},
+           {"repeat", run.repeat},
+           {"warmup", run.warmup},
+           {"wall_s", number(run.wall_s)},
+           {"failures", strings(run.failures)},
+           {"metrics", to_json(compute_metrics(run))}};
+  if (run.jobs) out["jobs"] = jobs_json(*run.jobs);
+  return out;
 }
 
 // A scenario without its `runs` and `instances`, which grow with the run count.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "harness/core/escape.hpp"
+#include "harness/report/jobs_report.hpp"
 #include "harness/report/json_report.hpp"
 #include "harness/report/metrics.hpp"
 #include "harness/report/report_format.hpp"
@@ -51,6 +52,9 @@ void write_header(const RunReport& r, std::ostream& out) {
 }
 
 void write_series(const ScenarioResult& s, std::ostream& out) {
+  // A job stream's runs are compared in its own table (jobs_report.hpp), by jobs, not by fps.
+  for (const auto& run : s.runs)
+    if (run.jobs) return;
   std::string varied;
   const auto series = matrix_series(s, &varied);
   if (series.size() < 2) return;
@@ -127,6 +131,7 @@ class MarkdownReporter final : public Reporter {
     for (const ScenarioResult& s : r.scenarios) {
       write_series(s, out);
       write_capacity(s, out);
+      write_jobs_markdown(s, out);
     }
 
     bool any = false;

@@ -235,8 +235,33 @@ std::string with_repeats(const std::string& described, const ScenarioResult& s) 
 
 }  // namespace
 
+namespace {
+
+// "pool: 100/100 jobs ok, p50 120 ms, p99 480 ms, 2.0/s; spawn: ..." for a job stream.
+std::string describe_jobs(const ScenarioResult& s) {
+  std::string out;
+  for (const ScenarioRun& run : s.runs) {
+    if (!run.jobs || run.warmup) continue;
+    const JobsResult& j = *run.jobs;
+    if (!out.empty()) out += "; ";
+    out += fmt::format("{}: {}/{} jobs ok", j.mode, j.succeeded, j.scheduled);
+    if (j.latency.n)
+      out += ", p50 " + display_seconds(j.latency.p50 / 1000.0) + ", p99 " +
+             display_seconds(j.latency.p99 / 1000.0);
+    out += fmt::format(", {:.2f}/s", j.throughput_per_s);
+    if (!j.valid) out += " (INVALID)";
+    if (out.size() > 400) return out + "; ... (report.md has every run)";
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string key_result(const ScenarioResult& s, const RunReport& report) {
   if (s.status == "error") return "could not run: " + (s.error.empty() ? "unknown error" : s.error);
+  if (std::any_of(s.runs.begin(), s.runs.end(),
+                  [](const ScenarioRun& r) { return r.jobs.has_value(); }))
+    return describe_jobs(s);
   std::string varied;
   const auto series = matrix_series(s, &varied);
   if (series.size() > 1) return describe_series(series, varied);

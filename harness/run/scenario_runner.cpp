@@ -10,7 +10,10 @@
 #include <thread>
 #include <utility>
 
+#include "harness/jobs/job_plan.hpp"
+#include "harness/jobs/job_stats.hpp"
 #include "harness/judge/expect.hpp"
+#include "harness/judge/jobs_expect.hpp"
 
 namespace harness {
 namespace fs = std::filesystem;
@@ -264,6 +267,7 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
   run.params = point.params;
   run.repeat = repeat;
   run.warmup = warmup;
+  if (scenario.jobs) return run_jobs(scenario, point, std::move(run), run_dir, progress);
 
   std::vector<ProcessSpec> specs;
   std::vector<std::string> out_dirs;
@@ -298,6 +302,31 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
   run.instances = supervisor_.run(specs, &relay);
   run.wall_s = seconds_since(start);
   for (std::size_t i = 0; i < run.instances.size(); ++i) run.instances[i].out_dir = out_dirs[i];
+  run.failures = evaluate(scenario.expect, run);
+  return run;
+}
+
+ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& point,
+                                     ScenarioRun run, const fs::path& run_dir,
+                                     RunProgress* progress) {
+  fs::create_directories(run_dir);  // ${OUT} of every job and worker of the stream
+  const JobPlan plan = make_job_plan(scenario, point, options_.vars, run_dir, options_.tail_bytes);
+  if (progress) {
+    progress->run_started(scenario, point.params, run.repeat, run.warmup,
+                          plan.spec.mode == "pool" ? plan.spec.workers : 0);
+  }
+  ProgressRelay relay(scenario, progress);
+  JobStreamOutcome out = run_job_stream(supervisor_, plan, &relay);
+  run.wall_s = out.wall_s;
+  run.instances = std::move(out.processes);
+  for (auto& p : run.instances) p.out_dir = run_dir.string();
+  VerdictRules rules;
+  rules.min_jobs = static_cast<std::size_t>(plan.spec.min_jobs);
+  rules.min_duration_s = static_cast<double>(plan.spec.min_duration.count()) / 1000.0;
+  if (const auto* x = scenario.expect.get<JobsExpect>("jobs"))
+    rules.tail_percentile = x->tail_percentile();
+  summarise(out.jobs, rules);
+  run.jobs = std::move(out.jobs);
   run.failures = evaluate(scenario.expect, run);
   return run;
 }

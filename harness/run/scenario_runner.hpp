@@ -51,6 +51,8 @@ class ScenarioRunner {
  private:
   ScenarioRun run_point(const Scenario& scenario, const RunPoint& point, int repeat, bool warmup,
                         const std::filesystem::path& run_dir, RunProgress* progress);
+  ScenarioRun run_jobs(const Scenario& scenario, const RunPoint& point, ScenarioRun run,
+                       const std::filesystem::path& run_dir, RunProgress* progress);
 
   Supervisor& supervisor_;
   RunnerOptions options_;

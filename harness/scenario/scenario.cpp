@@ -21,8 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::vector<std::string> kTopKeys{"schema", "name", "description", "labels",
-                                        "worker", "run",  "matrix",      "expect"};
+const std::vector<std::string> kTopKeys{"schema", "name",   "description", "labels", "worker",
+                                        "run",    "matrix", "jobs",        "expect"};
 const std::vector<std::string> kWorkerKeys{"command", "env", "cwd", "stdin", "timeout", "grace"};
 
 // For "unknown key 'timeout' in 'run' (it belongs in 'worker')".
@@ -99,6 +99,13 @@ class Loader {
         read_worker(e, s.worker);
       } else if (k == "run") {
         read_run(e, s.run);
+      } else if (k == "jobs") {
+        jobs_mark_ = mark_of(e);
+        s.jobs = read_jobs(
+            reader_, e,
+            [this](const std::string& text, const std::string& what, const YAML::Mark& mark) {
+              templated_.push_back({text, what, mark});
+            });
       } else if (k == "matrix") {
         s.matrix = read_matrix(reader_, e, options_.max_matrix_points);
         s.matrix_json = reader_.to_json(e.value);
@@ -114,6 +121,7 @@ class Loader {
       if (!has_worker)
         reader_.error(top, "missing 'worker' (add 'worker: {command: [\"prog\", \"--flag\"]}')");
     }
+    if (s.jobs) check_jobs(s);
     check_variables(s);
     if (!reader_.diagnostics().empty()) throw ScenarioError(reader_.diagnostics());
     return s;
@@ -243,8 +251,32 @@ class Loader {
       find_run_field(e.key.Scalar())->read(reader_, e, run);
   }
 
+  // What a job stream adds to the rules: its matrix values and the run fields it replaces.
+  void check_jobs(const Scenario& s) {
+    for (const auto& axis : s.matrix) {
+      for (const auto& value : axis.values) {
+        JobsSpec probe = *s.jobs;
+        std::string why;
+        if (!apply_jobs_param(probe, axis.key, value, why)) reader_.error(jobs_mark_, why);
+      }
+    }
+    if (s.run.instances != 1)
+      reader_.error(jobs_mark_,
+                    "'run.instances' does not apply to a job stream; 'jobs.workers' sets how "
+                    "many processes serve it");
+    for (const auto& axis : s.matrix)
+      if (axis.key == "instances")
+        reader_.error(jobs_mark_,
+                      "matrix 'instances' does not apply to a job stream; vary "
+                      "'workers' instead");
+  }
+
   void check_variables(const Scenario& s) {
     std::vector<std::string> known = builtin_variables();
+    if (s.jobs) {
+      known.push_back("INPUT");
+      known.push_back("JOB");
+    }
     for (const auto& axis : s.matrix) known.push_back(axis.key);
     for (const auto& name : options_.extra_variables) known.push_back(name);
     for (const auto& t : templated_) {
@@ -274,6 +306,7 @@ class Loader {
   LoadOptions options_;
   YamlReader reader_;
   std::vector<Templated> templated_;
+  YAML::Mark jobs_mark_;
 };
 
 [[noreturn]] void fail_whole_file(const std::string& file, int line, int column,
@@ -381,11 +414,45 @@ std::vector<std::string> find_scenarios(const std::vector<std::string>& paths) {
   return files;
 }
 
+namespace {
+
+// Every job of every point runs into its timeout and all its retries, `workers` at a time (open
+// arrivals may also be slower than that: then the schedule's length counts).
+std::chrono::milliseconds jobs_time_bound(const Scenario& s) {
+  using ms = std::chrono::milliseconds;
+  ms total{0};
+  for (const auto& p : expand_matrix(s)) {
+    JobsSpec jobs = *s.jobs;
+    std::string why;
+    for (const auto& [key, value] : p.params.items()) apply_jobs_param(jobs, key, value, why);
+    const double attempts = 1.0 + jobs.retry.max;
+    const ms per_attempt = jobs.timeout + s.worker.grace + jobs.retry.backoff + 2s;
+    double count = jobs.count;
+    ms schedule = jobs.duration;
+    if (jobs.arrival.kind != ArrivalSpec::Kind::closed && jobs.count > 0)
+      schedule = ms(static_cast<std::int64_t>(1000.0 * jobs.count / jobs.arrival.rate));
+    if (count == 0)  // a duration: as many as the rate (or the workers) can take
+      count = jobs.arrival.kind == ArrivalSpec::Kind::closed
+                  ? 0
+                  : jobs.arrival.rate * static_cast<double>(jobs.duration.count()) / 1000.0;
+    const double serial = count * attempts / std::max(1, jobs.workers);
+    const ms work = count > 0 ? ms(static_cast<std::int64_t>(serial * per_attempt.count()))
+                              : jobs.duration + per_attempt * static_cast<int>(attempts);
+    // Pool workers start (and may be restarted) with a worker timeout each.
+    const ms start = jobs.mode == "pool" ? s.worker.timeout + s.worker.grace : ms{0};
+    total += (std::max(schedule, ms{0}) + work + start + 5s) * (p.run.warmup + p.run.repeat);
+  }
+  return total;
+}
+
+}  // namespace
+
 std::chrono::milliseconds run_time_bound(const Scenario& s) {
   // Slack per run for spawning, killing the tree and reaping; startup slack for the harness.
   constexpr auto kRunSlack = 5s;
   constexpr auto kStartup = 10s;
   std::chrono::milliseconds total = kStartup;
+  if (s.jobs) return total + jobs_time_bound(s);
   for (const auto& p : expand_matrix(s)) {
     auto one_run = s.worker.timeout + s.worker.grace + kRunSlack +
                    p.run.stagger * std::max(0, p.run.instances - 1);

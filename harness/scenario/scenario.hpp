@@ -20,6 +20,7 @@
 
 #include "harness/core/diagnostic.hpp"
 #include "harness/judge/expect.hpp"
+#include "harness/scenario/jobs_spec.hpp"
 #include "harness/scenario/matrix.hpp"
 #include "harness/scenario/run_fields.hpp"
 #include "harness/scenario/variables.hpp"
@@ -43,6 +44,7 @@ struct Scenario {
   std::vector<std::string> labels;
   WorkerSpec worker;  // unexpanded: still holds ${...}
   RunSpec run;
+  std::optional<JobsSpec> jobs;    // a job stream instead of `run.instances` started together
   std::vector<MatrixAxis> matrix;  // file order; empty without `matrix:`
   Expect expect;
   nlohmann::json expect_json = nlohmann::json::object();  // as written, for reports

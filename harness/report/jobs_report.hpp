@@ -1,0 +1,17 @@
+#pragma once
+// How a job stream's run appears in the reports: its `jobs` object in report.json (every
+// record, the counts, percentiles and verdict) and, in report.md, one table per scenario with a
+// row per run, which reads as "designs compared" when the matrix varies `mode`.
+
+#include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/core/result.hpp"
+
+namespace harness {
+
+nlohmann::json jobs_json(const JobsResult& jobs);
+void write_jobs_markdown(const ScenarioResult& scenario, std::ostream& out);
+
+}  // namespace harness

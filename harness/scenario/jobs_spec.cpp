@@ -1,0 +1,296 @@
+#include "harness/scenario/jobs_spec.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "harness/core/diagnostic.hpp"
+#include "harness/core/yaml_reader.hpp"
+
+namespace harness {
+namespace {
+
+using namespace std::chrono_literals;
+using Templated = std::function<void(const std::string&, const std::string&, const YAML::Mark&)>;
+
+const std::vector<std::string> kKeys{"mode",     "workers",  "count",       "duration", "inputs",
+                                     "template", "command",  "arrival",     "timeout",  "retry",
+                                     "cancel",   "min_jobs", "min_duration"};
+const std::vector<std::string> kModes{"spawn", "pool"};
+const std::vector<std::string> kArrivalKeys{"closed", "constant", "poisson", "seed"};
+const std::vector<std::string> kRetryKeys{"max", "on", "backoff"};
+const std::vector<std::string> kCancelKeys{"jobs", "after"};
+constexpr double kMaxRate = 100000;
+
+// "4/s", "0.5/s", "120/min" or a bare number of jobs per second.
+std::optional<double> parse_rate(const std::string& text) {
+  std::string t = text;
+  double per = 1;
+  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) {
+    t.resize(t.size() - 2);
+  } else if (t.size() > 4 && t.compare(t.size() - 4, 4, "/min") == 0) {
+    t.resize(t.size() - 4);
+    per = 60;
+  }
+  double v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size() || !std::isfinite(v) || v <= 0)
+    return std::nullopt;
+  return v / per;
+}
+
+class JobsReader {
+ public:
+  JobsReader(YamlReader& r, const Templated& templated) : r_(r), templated_(templated) {}
+
+  JobsSpec read(const YamlEntry& je) {
+    JobsSpec s;
+    bool has_count = false, has_duration = false;
+    for (const auto& e : r_.entries(je.value, mark_of(je), "jobs", kKeys)) {
+      const std::string k = e.key.Scalar();
+      if (k == "mode") {
+        if (auto v = r_.string(e)) {
+          if (!is_variable(*v, e) && std::find(kModes.begin(), kModes.end(), *v) == kModes.end())
+            r_.error(e,
+                     "'jobs.mode' must be spawn (a process per job) or pool (persistent "
+                     "workers fed a line per job), got '" +
+                         *v + "'" + (*v == "queue" ? "; queue mode is not built yet" : ""));
+          else
+            s.mode = *v;
+        }
+      } else if (k == "workers") {
+        if (auto v = r_.integer(e, 1, 256)) s.workers = static_cast<int>(*v);
+      } else if (k == "count") {
+        has_count = true;
+        if (auto v = r_.integer(e, 1, 1000000)) s.count = static_cast<int>(*v);
+      } else if (k == "duration") {
+        has_duration = true;
+        if (auto v = r_.duration(e, 1ms, 24h)) s.duration = *v;
+      } else if (k == "inputs") {
+        read_inputs(e, s);
+      } else if (k == "template") {
+        read_template(e, s);
+      } else if (k == "command") {
+        read_command(e, s);
+      } else if (k == "arrival") {
+        read_arrival(e, s.arrival);
+      } else if (k == "timeout") {
+        if (auto v = r_.duration(e, 1ms, 24h)) s.timeout = *v;
+      } else if (k == "retry") {
+        read_retry(e, s.retry);
+      } else if (k == "cancel") {
+        read_cancel(e, s.cancel);
+      } else if (k == "min_jobs") {
+        if (auto v = r_.integer(e, 0, 1000000)) s.min_jobs = static_cast<int>(*v);
+      } else if (k == "min_duration") {
+        if (auto v = r_.duration(e, 0ms, 24h)) s.min_duration = *v;
+      }
+    }
+    if (je.value.IsMap()) {
+      if (has_count == has_duration)
+        r_.error(mark_of(je), has_count ? "'jobs' gives both 'count' and 'duration'; keep one"
+                                        : "'jobs' needs 'count: N' (jobs in all) or 'duration: "
+                                          "60s' (jobs until then)");
+    }
+    return s;
+  }
+
+ private:
+  // "${mode}": a matrix variable, checked when the matrix is applied.
+  bool is_variable(const std::string& v, const YamlEntry& e) {
+    if (v.rfind("${", 0) != 0) return false;
+    templated_(v, e.path, mark_of(e));
+    return true;
+  }
+
+  void read_inputs(const YamlEntry& e, JobsSpec& s) {
+    auto list = r_.string_list(e, true);
+    if (!list) return;
+    if (list->empty()) r_.error(e, "'jobs.inputs' is empty; give at least one path or glob");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      s.inputs.push_back((*list)[i]);
+      templated_((*list)[i], "jobs.inputs[" + std::to_string(i) + "]", mark_of(e));
+    }
+  }
+
+  void read_template(const YamlEntry& e, JobsSpec& s) {
+    if (!e.value.IsMap()) {
+      r_.error(e,
+               "'jobs.template' must be a map: the JSON object sent as a pool job line, "
+               "e.g. {input: \"${INPUT}\", output: \"${OUT}/job${JOB}.json\"}, got " +
+                   YamlReader::describe(e.value));
+      return;
+    }
+    nlohmann::json t = r_.to_json(e.value);
+    if (!t.is_object()) return;
+    if (t.contains("id"))
+      r_.error(e, "'jobs.template' must not give 'id': the harness numbers the jobs");
+    walk_strings(t, "jobs.template", mark_of(e));
+    s.line_template = std::move(t);
+  }
+
+  void walk_strings(const nlohmann::json& j, const std::string& what, const YAML::Mark& mark) {
+    if (j.is_string()) {
+      templated_(j.get<std::string>(), what, mark);
+    } else if (j.is_object()) {
+      for (const auto& [k, v] : j.items()) walk_strings(v, what + "." + k, mark);
+    } else if (j.is_array()) {
+      for (std::size_t i = 0; i < j.size(); ++i)
+        walk_strings(j[i], what + "[" + std::to_string(i) + "]", mark);
+    }
+  }
+
+  void read_command(const YamlEntry& e, JobsSpec& s) {
+    auto list = r_.string_list(e, false);
+    if (!list) return;
+    if (list->empty() || list->front().empty()) {
+      r_.error(e, "'jobs.command' is empty; give the program and its arguments per job");
+      return;
+    }
+    for (std::size_t i = 0; i < list->size(); ++i)
+      templated_((*list)[i], "jobs.command[" + std::to_string(i) + "]", mark_of(e));
+    s.spawn_command = std::move(*list);
+  }
+
+  void read_arrival(const YamlEntry& ae, ArrivalSpec& a) {
+    int kinds = 0;
+    for (const auto& e : r_.entries(ae.value, mark_of(ae), "jobs.arrival", kArrivalKeys)) {
+      const std::string k = e.key.Scalar();
+      if (k == "seed") {
+        if (auto v = r_.integer(e, 0, std::numeric_limits<std::int64_t>::max()))
+          a.seed = static_cast<std::uint64_t>(*v);
+        continue;
+      }
+      ++kinds;
+      if (k == "closed") {
+        a.kind = ArrivalSpec::Kind::closed;
+        if (auto v = r_.integer(e, 1, 4096)) a.in_flight = static_cast<int>(*v);
+        continue;
+      }
+      a.kind = k == "constant" ? ArrivalSpec::Kind::constant : ArrivalSpec::Kind::poisson;
+      auto text = r_.scalar(e);
+      if (!text) continue;
+      auto rate = parse_rate(*text);
+      if (!rate || *rate > kMaxRate)
+        r_.error(e, "'jobs.arrival." + k +
+                        "' must be a rate such as 4/s, 0.5/s or 120/min "
+                        "(above 0, at most 100000/s), got '" +
+                        *text + "'");
+      else
+        a.rate = *rate;
+    }
+    if (ae.value.IsMap() && kinds != 1)
+      r_.error(mark_of(ae),
+               "'jobs.arrival' needs exactly one of closed: N (N jobs in flight), "
+               "constant: R/s or poisson: R/s");
+  }
+
+  void read_retry(const YamlEntry& re, RetrySpec& retry) {
+    for (const auto& e : r_.entries(re.value, mark_of(re), "jobs.retry", kRetryKeys)) {
+      const std::string k = e.key.Scalar();
+      if (k == "max") {
+        if (auto v = r_.integer(e, 0, 100)) retry.max = static_cast<int>(*v);
+      } else if (k == "backoff") {
+        if (auto v = r_.duration(e, 0ms, 10min)) retry.backoff = *v;
+      } else if (k == "on") {
+        auto list = r_.string_list(e, true);
+        if (!list) continue;
+        retry.on.clear();
+        const auto& kinds = job_failure_kinds();
+        for (const auto& kind : *list) {
+          if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
+            retry.on.push_back(kind);
+            continue;
+          }
+          std::string near = closest_match(kind, kinds);
+          r_.error(e, "'jobs.retry.on' names '" + kind + "', not a failure" +
+                          (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+                          "; failures: crash, timeout, exit, error, spawn");
+        }
+      }
+    }
+  }
+
+  void read_cancel(const YamlEntry& ce, CancelSpec& c) {
+    for (const auto& e : r_.entries(ce.value, mark_of(ce), "jobs.cancel", kCancelKeys)) {
+      const std::string k = e.key.Scalar();
+      if (k == "after") {
+        if (auto v = r_.duration(e, 0ms, 24h)) c.after = *v;
+        continue;
+      }
+      auto list = r_.string_list(e, true);
+      if (!list) continue;
+      for (const auto& id : *list) {
+        std::int64_t v = 0;
+        const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+        if (ec != std::errc() || end != id.data() + id.size() || v < 1)
+          r_.error(e, "'jobs.cancel.jobs' must list job numbers (1, 2, ...), got '" + id + "'");
+        else
+          c.jobs.push_back(v);
+      }
+    }
+  }
+
+  YamlReader& r_;
+  const Templated& templated_;
+};
+
+std::string format_rate(double rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g/s", rate);
+  return buf;
+}
+
+}  // namespace
+
+const std::vector<std::string>& job_failure_kinds() {
+  static const std::vector<std::string> kinds{"crash", "timeout", "exit", "error", "spawn"};
+  return kinds;
+}
+
+const std::vector<std::string>& jobs_keys() {
+  return kKeys;
+}
+
+JobsSpec read_jobs(YamlReader& reader, const YamlEntry& entry, const Templated& templated) {
+  return JobsReader(reader, templated).read(entry);
+}
+
+bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::json& value,
+                      std::string& why) {
+  if (key == "mode") {
+    if (!value.is_string() ||
+        std::find(kModes.begin(), kModes.end(), value.get<std::string>()) == kModes.end()) {
+      why = "matrix 'mode' values must be spawn or pool, got " + value.dump();
+      return false;
+    }
+    spec.mode = value.get<std::string>();
+    return true;
+  }
+  if (key == "workers") {
+    if (!value.is_number_integer() || value.get<std::int64_t>() < 1 ||
+        value.get<std::int64_t>() > 256) {
+      why = "matrix 'workers' values must be integers 1-256, got " + value.dump();
+      return false;
+    }
+    spec.workers = value.get<int>();
+    return true;
+  }
+  return true;  // another variable: not the jobs' business
+}
+
+std::string describe_arrival(const ArrivalSpec& a) {
+  switch (a.kind) {
+    case ArrivalSpec::Kind::closed: return "closed " + std::to_string(a.in_flight);
+    case ArrivalSpec::Kind::constant: return "constant " + format_rate(a.rate);
+    case ArrivalSpec::Kind::poisson:
+      return "poisson " + format_rate(a.rate) + " seed " + std::to_string(a.seed);
+  }
+  return "";
+}
+
+}  // namespace harness

@@ -1,0 +1,76 @@
+#pragma once
+// The `jobs:` section of a scenario (docs/scenarios.md, "Job streams"): a stream of jobs served
+// by a fresh process per job (`spawn`) or by persistent `--serve` workers fed one JSON line per
+// job (`pool`), arriving closed-loop or open-loop (constant or Poisson), with a per-job timeout,
+// retries and cancellations. `queue` (a Redis stream served by agents) is reserved for it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace YAML {
+class Mark;
+}
+
+namespace harness {
+
+class YamlReader;
+struct YamlEntry;
+
+struct ArrivalSpec {
+  enum class Kind { closed, constant, poisson };
+  Kind kind = Kind::closed;
+  int in_flight = 1;       // closed: jobs kept in flight
+  double rate = 0;         // constant, poisson: jobs per second
+  std::uint64_t seed = 1;  // poisson: the gaps are the same for the same seed
+};
+
+struct RetrySpec {
+  int max = 0;                                      // retries after the first attempt
+  std::vector<std::string> on{"crash", "timeout"};  // failures that are retried
+  std::chrono::milliseconds backoff{0};             // before each retry
+};
+
+struct CancelSpec {
+  std::vector<std::int64_t> jobs;        // ids to cancel once they run
+  std::chrono::milliseconds after{100};  // after their dispatch
+};
+
+struct JobsSpec {
+  std::string mode = "pool";  // spawn | pool
+  int workers = 1;
+  int count = 0;                          // jobs in all; 0: as many as fit in `duration`
+  std::chrono::milliseconds duration{0};  // 0: `count` decides
+  std::vector<std::string> inputs;        // paths or globs, cycled; ${INPUT}
+  nlohmann::json line_template = nlohmann::json::object();  // pool: the job line (+ "id")
+  std::vector<std::string> spawn_command;  // spawn: argv per job; empty: worker.command
+  ArrivalSpec arrival;
+  std::chrono::milliseconds timeout{60000};  // per attempt
+  RetrySpec retry;
+  CancelSpec cancel;
+  int min_jobs = 0;                           // fewer: the run is INVALID
+  std::chrono::milliseconds min_duration{0};  // shorter: the run is INVALID
+};
+
+// The failures `retry.on` may name.
+const std::vector<std::string>& job_failure_kinds();
+const std::vector<std::string>& jobs_keys();
+
+// Reads `jobs:`; problems go to the reader. Every text that may hold ${...} is passed to
+// `templated(text, what, mark)` for the loader's variable check.
+JobsSpec read_jobs(YamlReader& reader, const YamlEntry& entry,
+                   const std::function<void(const std::string&, const std::string&,
+                                            const YAML::Mark&)>& templated);
+
+// A matrix value for `mode` or `workers` applied to the spec; false (with `why`) when refused.
+bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::json& value,
+                      std::string& why);
+
+// "poisson 4/s seed 7", "constant 2/s", "closed 2".
+std::string describe_arrival(const ArrivalSpec& arrival);
+
+}  // namespace harness

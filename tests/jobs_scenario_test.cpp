@@ -1,0 +1,150 @@
+// The `jobs:` section and `expect.jobs`: what loads, and every mistake named at its file:line:col.
+
+#include <gtest/gtest.h>
+
+#include "harness/judge/jobs_expect.hpp"
+#include "harness/scenario/scenario.hpp"
+
+using namespace std::chrono_literals;
+
+namespace harness {
+namespace {
+
+const std::string kHead = "schema: 1\nname: t\nworker:\n  command: [prog, \"${JOB}\"]\n";
+
+std::vector<std::string> errors_of(const std::string& text) {
+  try {
+    parse_scenario(text, "x.yaml");
+  } catch (const ScenarioError& e) {
+    std::vector<std::string> out;
+    for (const auto& d : e.diagnostics()) out.push_back(d.str());
+    return out;
+  }
+  return {};
+}
+
+std::string only_error(const std::string& text) {
+  auto errors = errors_of(text);
+  EXPECT_EQ(errors.size(), 1u) << ::testing::PrintToString(errors);
+  return errors.empty() ? "" : errors[0];
+}
+
+TEST(jobs_scenario_test, a_full_jobs_section_loads) {
+  const Scenario s = parse_scenario(kHead + R"(jobs:
+  mode: spawn
+  workers: 3
+  count: 150
+  inputs: ["a.jpg", "${SCENARIO_DIR}/*.png"]
+  template: {input: "${INPUT}", output: "${OUT}/job${JOB}.json", max_frames: 1}
+  command: [prog, --input, "${INPUT}"]
+  arrival: {poisson: 120/min, seed: 9}
+  timeout: 3s
+  retry: {max: 2, on: [crash, exit], backoff: 50ms}
+  cancel: {jobs: [3, 5], after: 1s}
+  min_jobs: 100
+  min_duration: 10s
+expect:
+  jobs: {succeeded: 95%, lost_max: 0, latency_p99_max: 2s, queue_wait_p50_max: 100ms, throughput_min: 1.5/s, valid: true}
+)",
+                                    "x.yaml");
+  ASSERT_TRUE(s.jobs);
+  const JobsSpec& j = *s.jobs;
+  EXPECT_EQ(j.mode, "spawn");
+  EXPECT_EQ(j.workers, 3);
+  EXPECT_EQ(j.count, 150);
+  EXPECT_EQ(j.inputs.size(), 2u);
+  EXPECT_EQ(j.line_template["max_frames"], 1);
+  EXPECT_EQ(j.spawn_command.size(), 3u);
+  EXPECT_EQ(j.arrival.kind, ArrivalSpec::Kind::poisson);
+  EXPECT_DOUBLE_EQ(j.arrival.rate, 2.0);
+  EXPECT_EQ(j.arrival.seed, 9u);
+  EXPECT_EQ(j.timeout, 3s);
+  EXPECT_EQ(j.retry.max, 2);
+  EXPECT_EQ(j.retry.on, (std::vector<std::string>{"crash", "exit"}));
+  EXPECT_EQ(j.retry.backoff, 50ms);
+  EXPECT_EQ(j.cancel.jobs, (std::vector<std::int64_t>{3, 5}));
+  EXPECT_EQ(j.cancel.after, 1s);
+  EXPECT_EQ(j.min_jobs, 100);
+  EXPECT_EQ(j.min_duration, 10s);
+  const JobsExpect* x = s.expect.get<JobsExpect>("jobs");
+  ASSERT_NE(x, nullptr);
+  EXPECT_DOUBLE_EQ(*x->succeeded_share, 0.95);
+  EXPECT_EQ(*x->lost_max, 0);
+  EXPECT_EQ(x->percentile_max.at("latency_p99_max"), 2000);
+  EXPECT_EQ(x->percentile_max.at("queue_wait_p50_max"), 100);
+  EXPECT_DOUBLE_EQ(*x->throughput_min, 1.5);
+  EXPECT_DOUBLE_EQ(x->tail_percentile(), 99);
+}
+
+TEST(jobs_scenario_test, defaults_are_a_closed_loop_of_one_pool_worker) {
+  const Scenario s = parse_scenario(kHead + "jobs: {count: 5}\n", "x.yaml");
+  ASSERT_TRUE(s.jobs);
+  EXPECT_EQ(s.jobs->mode, "pool");
+  EXPECT_EQ(s.jobs->workers, 1);
+  EXPECT_EQ(s.jobs->arrival.kind, ArrivalSpec::Kind::closed);
+  EXPECT_EQ(s.jobs->arrival.in_flight, 1);
+  EXPECT_EQ(s.jobs->retry.max, 0);
+}
+
+TEST(jobs_scenario_test, mistakes_are_named_at_their_place) {
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, mode: queue}\n"),
+            "x.yaml:5:24: error: 'jobs.mode' must be spawn (a process per job) or pool "
+            "(persistent workers fed a line per job), got 'queue'; queue mode is not built yet");
+  EXPECT_EQ(only_error(kHead + "jobs:\n  count: 5\n  duration: 1s\n"),
+            "x.yaml:6:3: error: 'jobs' gives both 'count' and 'duration'; keep one");
+  EXPECT_EQ(only_error(kHead + "jobs: {workers: 2}\n"),
+            "x.yaml:5:7: error: 'jobs' needs 'count: N' (jobs in all) or 'duration: 60s' (jobs "
+            "until then)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arival: {closed: 2}}\n"),
+            "x.yaml:5:18: error: unknown key 'arival' in 'jobs' (did you mean 'arrival'?)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arrival: {poisson: fast}}\n"),
+            "x.yaml:5:37: error: 'jobs.arrival.poisson' must be a rate such as 4/s, 0.5/s or "
+            "120/min (above 0, at most 100000/s), got 'fast'");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arrival: {closed: 1, poisson: 2/s}}\n"),
+            "x.yaml:5:27: error: 'jobs.arrival' needs exactly one of closed: N (N jobs in "
+            "flight), constant: R/s or poisson: R/s");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, retry: {on: [crash, timout]}}\n"),
+            "x.yaml:5:30: error: 'jobs.retry.on' names 'timout', not a failure (did you mean "
+            "'timeout'?); failures: crash, timeout, exit, error, spawn");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5}\nrun: {instances: 2}\n"),
+            "x.yaml:5:7: error: 'run.instances' does not apply to a job stream; 'jobs.workers' "
+            "sets how many processes serve it");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5}\nmatrix: {mode: [spawn, fork]}\n"),
+            "x.yaml:5:7: error: matrix 'mode' values must be spawn or pool, got \"fork\"");
+  const std::string var = only_error(kHead + "jobs: {count: 5, template: {input: \"${INPT}\"}}\n");
+  EXPECT_NE(var.find("unknown variable ${INPT} in 'jobs.template.input' (did you mean ${INPUT}?)"),
+            std::string::npos)
+      << var;
+}
+
+TEST(jobs_scenario_test, job_variables_are_only_known_with_a_jobs_section) {
+  const auto errors = errors_of("schema: 1\nname: t\nworker:\n  command: [prog, \"${JOB}\"]\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("unknown variable ${JOB}"), std::string::npos) << errors[0];
+}
+
+TEST(jobs_scenario_test, expect_jobs_mistakes_are_named) {
+  const std::string head = kHead + "jobs: {count: 5}\nexpect:\n  jobs: ";
+  EXPECT_EQ(only_error(head + "{succeeded: most}\n"),
+            "x.yaml:7:21: error: 'expect.jobs.succeeded' must be all, a count or a share like 95%, "
+            "got 'most'");
+  EXPECT_EQ(only_error(head + "{latency_p98_max: 1s}\n"),
+            "x.yaml:7:10: error: unknown key 'latency_p98_max' in 'expect.jobs' (did you mean "
+            "'latency_p90_max'?)");
+  EXPECT_EQ(only_error(head + "{throughput_min: lots}\n"),
+            "x.yaml:7:26: error: 'expect.jobs.throughput_min' must be a rate such as 4/s, got "
+            "'lots'");
+}
+
+TEST(jobs_scenario_test, the_ctest_bound_covers_every_attempt) {
+  // 10 jobs, 1 worker, a 2 s timeout plus 1 s grace and 2 s slack, twice each (one retry): at
+  // least 10 x 2 x 5 s = 100 s beyond the startup, plus the pool worker's start.
+  const Scenario s = parse_scenario(
+      "schema: 1\nname: t\nworker:\n  command: [prog]\n  timeout: 7s\n  grace: 1s\n"
+      "jobs: {count: 10, timeout: 2s, retry: {max: 1}}\n",
+      "x.yaml");
+  EXPECT_GE(run_time_bound(s), 100s + 8s);
+}
+
+}  // namespace
+}  // namespace harness
