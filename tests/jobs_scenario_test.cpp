@@ -99,7 +99,7 @@ TEST(jobs_scenario_test, mistakes_are_named_at_their_place) {
             "x.yaml:5:18: error: unknown key 'arival' in 'jobs' (did you mean 'arrival'?)");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arrival: {poisson: fast}}\n"),
             "x.yaml:5:37: error: 'jobs.arrival.poisson' must be a rate such as 4/s, 0.5/s or "
-            "120/min (above 0, at most 100000/s), got 'fast'");
+            "120/min (0.001/s to 100000/s), got 'fast'");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arrival: {closed: 1, poisson: 2/s}}\n"),
             "x.yaml:5:27: error: 'jobs.arrival' needs exactly one of closed: N (N jobs in "
             "flight), constant: R/s or poisson: R/s");

@@ -15,6 +15,6 @@ namespace harness {
 // Offsets in ms from the stream's start: `count` of them, or (count 0) all before
 // `duration_ms`, at most `cap` (a bound on what a typo like 1e5/s for an hour may cost).
 std::vector<double> arrival_offsets_ms(const ArrivalSpec& arrival, std::size_t count,
-                                       double duration_ms, std::size_t cap = 1000000);
+                                       double duration_ms, std::size_t cap = 100000);
 
 }  // namespace harness

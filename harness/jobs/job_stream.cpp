@@ -20,6 +20,7 @@ using ms = std::chrono::milliseconds;
 
 constexpr std::size_t kErrorBytes = 300;
 constexpr int kStartFailuresPerSlot = 3;
+constexpr std::size_t kMaxJobs = 100000;
 
 double thread_cpu_s() {
   rusage u{};
@@ -191,6 +192,8 @@ class JobStream final : public ProcessObserver {
 
   bool may_submit_closed() const {
     if (interrupted_ || schedule_over_) return false;
+    // A duration-bound closed loop of instant jobs stops at the same 100000 jobs as a schedule.
+    if (records_.size() >= kMaxJobs) return false;
     return spec_.count == 0 || records_.size() < static_cast<std::size_t>(spec_.count);
   }
 

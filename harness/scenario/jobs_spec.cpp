@@ -25,6 +25,7 @@ const std::vector<std::string> kArrivalKeys{"closed", "constant", "poisson", "se
 const std::vector<std::string> kRetryKeys{"max", "on", "backoff"};
 const std::vector<std::string> kCancelKeys{"jobs", "after"};
 constexpr double kMaxRate = 100000;
+constexpr double kMinRate = 0.001;
 
 // "4/s", "0.5/s", "120/min" or a bare number of jobs per second.
 std::optional<double> parse_rate(const std::string& text) {
@@ -66,7 +67,7 @@ class JobsReader {
         if (auto v = r_.integer(e, 1, 256)) s.workers = static_cast<int>(*v);
       } else if (k == "count") {
         has_count = true;
-        if (auto v = r_.integer(e, 1, 1000000)) s.count = static_cast<int>(*v);
+        if (auto v = r_.integer(e, 1, 100000)) s.count = static_cast<int>(*v);
       } else if (k == "duration") {
         has_duration = true;
         if (auto v = r_.duration(e, 1ms, 24h)) s.duration = *v;
@@ -175,10 +176,10 @@ class JobsReader {
       auto text = r_.scalar(e);
       if (!text) continue;
       auto rate = parse_rate(*text);
-      if (!rate || *rate > kMaxRate)
+      if (!rate || *rate > kMaxRate || *rate < kMinRate)
         r_.error(e, "'jobs.arrival." + k +
                         "' must be a rate such as 4/s, 0.5/s or 120/min "
-                        "(above 0, at most 100000/s), got '" +
+                        "(0.001/s to 100000/s), got '" +
                         *text + "'");
       else
         a.rate = *rate;

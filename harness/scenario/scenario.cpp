@@ -417,32 +417,31 @@ std::vector<std::string> find_scenarios(const std::vector<std::string>& paths) {
 namespace {
 
 // Every job of every point runs into its timeout and all its retries, `workers` at a time (open
-// arrivals may also be slower than that: then the schedule's length counts).
+// arrivals may also be slower than that: then the schedule's length counts). Worked out in
+// double seconds and capped at a year: any scenario a fuzzer writes stays a finite integer.
 std::chrono::milliseconds jobs_time_bound(const Scenario& s) {
-  using ms = std::chrono::milliseconds;
-  ms total{0};
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  double total = 0;
   for (const auto& p : expand_matrix(s)) {
     JobsSpec jobs = *s.jobs;
     std::string why;
     for (const auto& [key, value] : p.params.items()) apply_jobs_param(jobs, key, value, why);
     const double attempts = 1.0 + jobs.retry.max;
-    const ms per_attempt = jobs.timeout + s.worker.grace + jobs.retry.backoff + 2s;
+    const double per_attempt =
+        seconds(jobs.timeout) + seconds(s.worker.grace) + seconds(jobs.retry.backoff) + 2;
+    const bool open = jobs.arrival.kind != ArrivalSpec::Kind::closed && jobs.arrival.rate > 0;
     double count = jobs.count;
-    ms schedule = jobs.duration;
-    if (jobs.arrival.kind != ArrivalSpec::Kind::closed && jobs.count > 0)
-      schedule = ms(static_cast<std::int64_t>(1000.0 * jobs.count / jobs.arrival.rate));
-    if (count == 0)  // a duration: as many as the rate (or the workers) can take
-      count = jobs.arrival.kind == ArrivalSpec::Kind::closed
-                  ? 0
-                  : jobs.arrival.rate * static_cast<double>(jobs.duration.count()) / 1000.0;
-    const double serial = count * attempts / std::max(1, jobs.workers);
-    const ms work = count > 0 ? ms(static_cast<std::int64_t>(serial * per_attempt.count()))
-                              : jobs.duration + per_attempt * static_cast<int>(attempts);
-    // Pool workers start (and may be restarted) with a worker timeout each.
-    const ms start = jobs.mode == "pool" ? s.worker.timeout + s.worker.grace : ms{0};
-    total += (std::max(schedule, ms{0}) + work + start + 5s) * (p.run.warmup + p.run.repeat);
+    double schedule = seconds(jobs.duration);
+    if (open && jobs.count > 0) schedule = jobs.count / jobs.arrival.rate;
+    if (count == 0) count = open ? jobs.arrival.rate * seconds(jobs.duration) : 0;
+    const double work = count > 0 ? count * attempts / std::max(1, jobs.workers) * per_attempt
+                                  : seconds(jobs.duration) + per_attempt * attempts;
+    // Pool workers start (and may be restarted) within a worker timeout each.
+    const double start = jobs.mode == "pool" ? seconds(s.worker.timeout + s.worker.grace) : 0;
+    total += (schedule + work + start + 5) * (p.run.warmup + p.run.repeat);
   }
-  return total;
+  constexpr double kYear = 365.0 * 24 * 3600;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(total, kYear) * 1000));
 }
 
 }  // namespace
