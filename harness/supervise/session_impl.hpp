@@ -68,6 +68,7 @@ struct Instance {
   EventStore events;
   InstanceMemory memory;
   Clock::time_point last_smaps{};
+  bool result_sampled = false;  // the first `result` event's sample (with PSS/USS) was taken
 
   std::deque<std::string> stdin_queue;
   std::size_t stdin_bytes = 0;

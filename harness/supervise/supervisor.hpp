@@ -18,8 +18,9 @@
 //   progress); they are killed with SIGKILL at once. When the root exits during a stop, the rest
 //   of its tree already got the stop signal and is left to the remaining steps: not leftovers.
 // - Memory: RSS of the whole tree every sample_interval; PSS/USS (smaps_rollup, ~1000x dearer)
-//   every smaps_interval, at the `ready` event and at the `result` event (the worker is nearly
-//   always still alive then, so the final figures are real). VmHWM of the root is read with
+//   every smaps_interval, at the `ready` event and at the first `result` event (the worker is
+//   nearly always still alive then, so the final figures are real; later results of a long-lived
+//   worker are read at most once per smaps_interval). VmHWM of the root is read with
 //   PSS/USS; ru_maxrss comes from wait4() of the root, exact however short the worker lived.
 // - While a Supervisor exists SIGPIPE is ignored in the harness (a worker closing its stdin must
 //   not kill us); workers get the default disposition back before exec.
