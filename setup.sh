@@ -24,6 +24,7 @@ PACKAGES=(
   libre2-dev
   libxml2-utils
   darknet opencv-doc
+  python3-opencv  # workers/python: the Python worker (cv2.dnn, numpy)
   clang-format
   clang libclang-rt-dev llvm  # fuzz/: libFuzzer and the sanitizer runtimes, llvm-symbolizer
 )

@@ -381,6 +381,33 @@ TEST_F(YoloWorker, sigint_before_the_first_frame_exits_130_with_an_empty_cancell
   EXPECT_EQ(read_json(out())["frames_processed"], 0);
 }
 
+TEST_F(YoloWorker, serve_cancels_the_running_job_and_a_queued_one_and_serves_on) {
+  Child child({kWorker, "--model", kModel, "--serve", "--threads", "1"});
+  ASSERT_TRUE(child.pump_until([&] { return child.has_event("ready"); }, std::chrono::seconds(120)))
+      << child.err();
+  const std::string video = fixture("street_640x480_1000f.avi");
+  child.write_stdin(json({{"id", 1}, {"input", video}, {"output", out("c1.json")}}).dump() + "\n");
+  child.write_stdin(json({{"id", 2}, {"input", video}, {"output", out("c2.json")}}).dump() + "\n");
+  child.write_stdin("{\"cancel\":2}\n");  // job 2 is still queued behind job 1
+  ASSERT_TRUE(
+      child.pump_until([&] { return child.has_event("progress"); }, std::chrono::seconds(60)));
+  child.write_stdin("{\"cancel\":1}\n");  // job 1 is running: stops after its current frame
+  child.write_stdin(
+      json({{"id", 3}, {"input", fixture("dog.jpg")}, {"output", out("c3.json")}}).dump() + "\n");
+  child.close_stdin();
+  EXPECT_EQ(child.wait(), 0) << child.err();
+  std::map<std::string, json> results;
+  for (const json& e : child.events())
+    if (e["event"] == "result") results[e["job"].dump()] = e;
+  ASSERT_EQ(results.size(), 3U);
+  EXPECT_EQ(results["1"]["status"], "cancelled");
+  EXPECT_LT(results["1"]["frames_processed"].get<int>(), 1000);  // not the whole video
+  EXPECT_EQ(read_json(out("c1.json"))["status"], "cancelled");
+  EXPECT_EQ(results["2"]["status"], "cancelled");
+  EXPECT_EQ(results["2"]["frames_processed"], 0);
+  EXPECT_EQ(results["3"]["status"], "success");  // the worker serves on
+}
+
 TEST_F(YoloWorker, serve_answers_several_jobs_tagged_by_id_and_ends_at_eof) {
   Child child({kWorker, "--model", kModel, "--serve", "--threads", "2", "--progress-every", "0"});
   ASSERT_TRUE(child.pump_until([&] { return child.has_event("ready"); }, std::chrono::seconds(120)))

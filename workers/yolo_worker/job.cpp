@@ -95,7 +95,12 @@ JobOutcome run_job(const Job& job, FrameSource& source, Detector& detector, cons
   const auto start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::duration planted{};
   cv::Mat frame;
+  bool cancelled = false;
   while (stop_signal() == 0 && (job.max_frames <= 0 || outcome.frames_processed < job.max_frames)) {
+    if (job.cancel_requested && job.cancel_requested()) {
+      cancelled = true;
+      break;
+    }
     const auto frame_start = std::chrono::steady_clock::now();
     try {
       if (!source.next(frame)) break;
@@ -122,7 +127,7 @@ JobOutcome run_job(const Job& job, FrameSource& source, Detector& detector, cons
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   outcome.fps = elapsed > 0 ? round_to(outcome.frames_processed / elapsed, 3) : 0.0;
-  outcome.status = failure ? "error" : (stop_signal() != 0 ? "cancelled" : "success");
+  outcome.status = failure ? "error" : (stop_signal() != 0 || cancelled ? "cancelled" : "success");
 
   json result = {{"schema", 1},
                  {"worker", "yolo_worker"},

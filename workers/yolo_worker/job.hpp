@@ -15,6 +15,7 @@
 // model loading excluded.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +36,9 @@ struct Job {
   int progress_every = 1;  // 0: no progress events
   DecodeOptions decode;
   double slow_pct = 0;  // planted.hpp: each frame made this % slower
+  // Asked between frames (--serve: a {"cancel": id} line for this job arrived); true ends the
+  // job after the current frame with status "cancelled", like a stop signal.
+  std::function<bool()> cancel_requested;
 };
 
 struct JobOutcome {

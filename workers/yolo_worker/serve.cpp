@@ -3,10 +3,13 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "job.hpp"
 #include "stop_signal.hpp"
@@ -45,6 +48,43 @@ class LineReader {
         eof_ = true;
       }
     }
+  }
+
+  // While a job runs: reads what stdin has without waiting, and takes the {"cancel": id} lines
+  // out of what is buffered (job lines stay, in order). Returns their ids, dumped.
+  std::vector<std::string> take_cancels() {
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    if (!eof_ && ::poll(&fd, 1, 0) > 0) {
+      char chunk[4096];
+      const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+      if (n > 0)
+        buffer_.append(chunk, std::size_t(n));
+      else if (n == 0)
+        eof_ = true;
+    }
+    std::vector<std::string> ids;
+    std::string kept;
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
+      const std::string_view line(buffer_.data() + start, nl - start);
+      if (const auto id = cancel_id(line)) {
+        ids.push_back(*id);
+      } else {
+        kept.append(line);
+        kept.push_back('\n');
+      }
+    }
+    kept.append(buffer_, start, std::string::npos);
+    buffer_ = std::move(kept);
+    return ids;
+  }
+
+  // The id of a {"cancel": id} line, dumped; nullopt for any other line.
+  static std::optional<std::string> cancel_id(std::string_view line) {
+    if (line.find("\"cancel\"") == std::string_view::npos) return std::nullopt;
+    const json j = json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("cancel") || j.contains("id")) return std::nullopt;
+    return j["cancel"].dump();
   }
 
  private:
@@ -91,8 +131,31 @@ Job parse_job(const json& line, const Options& options) {
   return job;
 }
 
+// Ids of jobs a {"cancel"} line named before they ran (bounded: a cancel for a finished or
+// unknown job is forgotten after a while).
+class CancelSet {
+ public:
+  void add(std::string id) {
+    if (ids_.size() >= 1000) ids_.erase(ids_.begin());
+    ids_.push_back(std::move(id));
+  }
+  bool take(const std::string& id) {
+    const auto it = std::find(ids_.begin(), ids_.end(), id);
+    if (it == ids_.end()) return false;
+    ids_.erase(it);
+    return true;
+  }
+
+ private:
+  std::vector<std::string> ids_;
+};
+
 void handle_line(const std::string& text, const Options& options, Detector& detector,
-                 Events& events) {
+                 Events& events, LineReader& reader, CancelSet& cancels) {
+  if (const auto id = LineReader::cancel_id(text)) {
+    cancels.add(*id);  // for a job still to come; one that ran already is not running now
+    return;
+  }
   json line;
   try {
     line = json::parse(text);
@@ -106,8 +169,24 @@ void handle_line(const std::string& text, const Options& options, Detector& dete
     return;
   }
   events.set_job(line["id"]);
+  const std::string id = line["id"].dump();
+  if (cancels.take(id)) {  // cancelled while it waited in the queue: never started
+    events.emit({{"event", "result"}, {"status", "cancelled"}, {"frames_processed", 0}});
+    events.clear_job();
+    return;
+  }
   try {
-    const Job job = parse_job(line, options);
+    Job job = parse_job(line, options);
+    job.cancel_requested = [&reader, &cancels, id] {
+      bool mine = false;
+      for (auto& c : reader.take_cancels()) {
+        if (c == id)
+          mine = true;
+        else
+          cancels.add(std::move(c));
+      }
+      return mine;
+    };
     auto source = FrameSource::open(job.input);
     check_output_writable(job.output);
     run_job(job, *source, detector, events);
@@ -125,9 +204,10 @@ void handle_line(const std::string& text, const Options& options, Detector& dete
 
 int serve(const Options& options, Detector& detector, Events& events) {
   LineReader reader;
+  CancelSet cancels;
   while (const auto line = reader.next()) {
     if (line->find_first_not_of(" \t\r") == std::string::npos) continue;
-    handle_line(*line, options, detector, events);
+    handle_line(*line, options, detector, events, reader, cancels);
     if (stop_signal() != 0) break;
   }
   return stop_signal() != 0 ? 128 + stop_signal() : kExitSuccess;
