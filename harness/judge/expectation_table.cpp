@@ -10,9 +10,9 @@ namespace harness {
 const std::vector<ExpectRow>& expectation_table() {
   static const std::vector<ExpectRow> table = [] {
     std::vector<ExpectRow> rows;
-    for (auto group : {detail::exit_rows, detail::event_rows, detail::stream_rows,
-                       detail::time_rows, detail::memory_rows, detail::output_rows,
-                       detail::job_rows}) {
+    for (auto group :
+         {detail::exit_rows, detail::event_rows, detail::stream_rows, detail::time_rows,
+          detail::memory_rows, detail::output_rows, detail::job_rows}) {
       for (auto& r : group()) rows.push_back(std::move(r));
     }
     std::set<std::string> keys;

@@ -9,6 +9,7 @@
 
 #include "harness/core/escape.hpp"
 #include "harness/report/html_style.hpp"
+#include "harness/report/jobs_report.hpp"
 #include "harness/report/json_report.hpp"
 #include "harness/report/metrics.hpp"
 #include "harness/report/report_format.hpp"
@@ -199,6 +200,8 @@ bool write_capacity(const ScenarioResult& s, std::ostream& out) {
 
 void write_series(const ScenarioResult& s, std::ostream& out) {
   if (write_capacity(s, out)) return;
+  for (const auto& run : s.runs)
+    if (run.jobs) return write_jobs_html(s, out);  // compared by jobs, not by fps
   std::string varied;
   const auto series = matrix_series(s, &varied);
   if (series.size() < 2) return;

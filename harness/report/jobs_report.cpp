@@ -1,12 +1,15 @@
 #include "harness/report/jobs_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "harness/core/escape.hpp"
 #include "harness/report/report_format.hpp"
+#include "harness/report/svg_chart.hpp"
 
 namespace harness {
 namespace {
@@ -141,6 +144,113 @@ void write_jobs_markdown(const ScenarioResult& s, std::ostream& out) {
   }
   out << "\nLatency runs from each job's scheduled time (queue wait + service); percentiles are "
          "nearest-rank over succeeded jobs. Every job's record is in report.json.\n\n";
+}
+
+namespace {
+
+constexpr std::size_t kMaxTimelineJobs = 2000;
+const char* const kColors[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2"};
+
+std::string run_label(const ScenarioRun& run) {
+  std::string label = run.params.empty() ? run.jobs->mode : run.params.dump();
+  if (run.warmup) label += " (warmup)";
+  if (run.repeat > 0) label += fmt::format(" (repeat {})", run.repeat + 1);
+  return label;
+}
+
+const char* status_color(const std::string& status) {
+  if (status == "success") return "#2ca02c";
+  if (status == "cancelled") return "#ff7f0e";
+  if (status == "failed") return "#d62728";
+  return "#888";
+}
+
+// Jobs as bars on one row per worker (pool slot; spawn: one row per concurrent slot, packed).
+std::string timeline_svg(const JobsResult& r) {
+  std::vector<const JobRecord*> jobs;
+  for (const auto& j : r.records)
+    if (j.dispatched_ms >= 0 && j.ended_ms >= 0 && jobs.size() < kMaxTimelineJobs)
+      jobs.push_back(&j);
+  if (jobs.empty()) return "<p>no job was dispatched</p>";
+  // Rows: the pool's worker, or for spawned jobs the first row free at the dispatch.
+  std::vector<int> row(jobs.size(), 0);
+  std::vector<double> row_free;
+  int rows = 1;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (r.mode == "pool") {
+      row[i] = std::max(0, jobs[i]->worker);
+    } else {
+      std::size_t k = 0;
+      while (k < row_free.size() && row_free[k] > jobs[i]->dispatched_ms) ++k;
+      if (k == row_free.size()) row_free.push_back(0);
+      row_free[k] = jobs[i]->ended_ms;
+      row[i] = static_cast<int>(k);
+    }
+    rows = std::max(rows, row[i] + 1);
+  }
+  double end = 0;
+  for (const auto* j : jobs) end = std::max(end, j->ended_ms);
+  end = std::max(end, 1.0);
+  const double w = 900, left = 60, bar = 18, gap = 8;
+  const double h = 30 + rows * (bar + gap);
+  auto x = [&](double ms) { return left + (w - left - 10) * std::max(0.0, ms) / end; };
+  std::ostringstream o;
+  o << fmt::format(R"(<svg viewBox="0 0 {} {}" width="100%" role="img">)", w, h);
+  for (int k = 0; k < rows; ++k)
+    o << fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {}</text>)",
+                     20 + k * (bar + gap) + bar * 0.7, r.mode == "pool" ? "worker" : "slot", k);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const JobRecord& j = *jobs[i];
+    const double y = 20 + row[i] * (bar + gap);
+    o << fmt::format(R"(<line x1="{:.1f}" x2="{:.1f}" y1="{:.1f}" y2="{:.1f}" stroke="#bbb"/>)",
+                     x(j.scheduled_ms), x(j.dispatched_ms), y + bar / 2, y + bar / 2);
+    o << fmt::format(
+        R"(<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{}" fill="{}"><title>job {} {}: )"
+        R"(wait {:.0f} ms, service {:.0f} ms, attempts {}</title></rect>)",
+        x(j.dispatched_ms), y, std::max(1.0, x(j.ended_ms) - x(j.dispatched_ms)), bar,
+        status_color(j.status), j.id, html_escape(j.status.empty() ? "lost" : j.status),
+        j.dispatched_ms - j.scheduled_ms, j.ended_ms - j.dispatched_ms, j.attempts);
+  }
+  o << fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11">0</text>)", left, h - 2);
+  o << fmt::format(R"(<text x="{}" y="{:.1f}" font-size="11" text-anchor="end">{}</text>)", w - 10,
+                   h - 2, html_escape(display_seconds(end / 1000.0)));
+  o << "</svg>";
+  if (jobs.size() < r.records.size())
+    o << fmt::format("<p>{} of {} jobs drawn; report.json has all.</p>", jobs.size(),
+                     r.records.size());
+  return o.str();
+}
+
+}  // namespace
+
+void write_jobs_html(const ScenarioResult& s, std::ostream& out) {
+  Chart cdf{"Latency distribution (scheduled to end, succeeded jobs)",
+            "latency (s)",
+            "share of jobs",
+            {},
+            {}};
+  std::size_t n = 0;
+  for (const auto& run : s.runs) {
+    if (!run.jobs) continue;
+    std::vector<double> lat;
+    for (const auto& j : run.jobs->records)
+      if (j.status == "success") lat.push_back((j.ended_ms - j.scheduled_ms) / 1000.0);
+    std::sort(lat.begin(), lat.end());
+    ChartSeries series{run_label(run), kColors[n++ % 6], {}, true, false, false};
+    // At most ~500 steps a run: a CDF needs no more to be read.
+    const std::size_t step = std::max<std::size_t>(1, lat.size() / 500);
+    for (std::size_t i = 0; i < lat.size(); i += step)
+      series.points.emplace_back(lat[i], static_cast<double>(i + 1) / lat.size());
+    if (!lat.empty()) series.points.emplace_back(lat.back(), 1.0);
+    cdf.series.push_back(std::move(series));
+  }
+  if (n == 0) return;
+  out << "<h3>Job streams</h3><div class=\"charts\">" << render_svg(cdf) << "</div>\n";
+  for (const auto& run : s.runs) {
+    if (!run.jobs) continue;
+    out << "<h4>Jobs of " << html_escape(run_label(run)) << " by worker</h4>"
+        << timeline_svg(*run.jobs) << "\n";
+  }
 }
 
 }  // namespace harness

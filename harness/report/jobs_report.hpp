@@ -13,5 +13,9 @@ namespace harness {
 
 nlohmann::json jobs_json(const JobsResult& jobs);
 void write_jobs_markdown(const ScenarioResult& scenario, std::ostream& out);
+// report.html: the latency distribution (CDF) of every run on one chart, so designs compare at a
+// glance, and per run a timeline of its jobs by worker (queue wait as a thin line, service as a
+// bar coloured by status). Nothing when the scenario has no job stream.
+void write_jobs_html(const ScenarioResult& scenario, std::ostream& out);
 
 }  // namespace harness

@@ -312,8 +312,7 @@ ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& p
   fs::create_directories(run_dir);  // ${OUT} of every job and worker of the stream
   const JobPlan plan = make_job_plan(scenario, point, options_.vars, run_dir, options_.tail_bytes);
   if (progress) {
-    progress->run_started(scenario, point.params, run.repeat, run.warmup,
-                          plan.spec.mode == "pool" ? plan.spec.workers : 0);
+    progress->run_started(scenario, point.params, run.repeat, run.warmup, plan.spec.workers);
   }
   ProgressRelay relay(scenario, progress);
   JobStreamOutcome out = run_job_stream(supervisor_, plan, &relay);
