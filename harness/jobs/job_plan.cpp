@@ -38,7 +38,9 @@ nlohmann::json expand_json(const nlohmann::json& j, const Variables& vars) {
   return j;
 }
 
-ProcessSpec process_of(const WorkerSpec& w, const RunPoint& point, std::size_t tail_bytes) {
+}  // namespace
+
+ProcessSpec process_spec_of(const WorkerSpec& w, const RunPoint& point, std::size_t tail_bytes) {
   ProcessSpec ps;
   ps.argv = w.command;
   ps.env = w.env;
@@ -50,8 +52,6 @@ ProcessSpec process_of(const WorkerSpec& w, const RunPoint& point, std::size_t t
   ps.tail_bytes = tail_bytes;
   return ps;
 }
-
-}  // namespace
 
 JobPlan make_job_plan(const Scenario& s, const RunPoint& point, const Variables& base,
                       const std::filesystem::path& run_dir, std::size_t tail_bytes) {
@@ -92,13 +92,13 @@ JobPlan make_job_plan(const Scenario& s, const RunPoint& point, const Variables&
   WorkerSpec spawn_worker = s.worker;
   if (!plan.spec.spawn_command.empty()) spawn_worker.command = plan.spec.spawn_command;
   plan.spawn_process = [spawn_worker, job_vars, point, tail_bytes](const JobRecord& job) {
-    return process_of(expand_worker(spawn_worker, job_vars(job)), point, tail_bytes);
+    return process_spec_of(expand_worker(spawn_worker, job_vars(job)), point, tail_bytes);
   };
   const WorkerSpec pool_worker = s.worker;
   plan.pool_process = [pool_worker, vars, point, tail_bytes](int slot) {
     Variables v = vars;
     v["INSTANCE"] = std::to_string(slot);
-    return process_of(expand_worker(pool_worker, v), point, tail_bytes);
+    return process_spec_of(expand_worker(pool_worker, v), point, tail_bytes);
   };
   const nlohmann::json line_template = plan.spec.line_template;
   plan.pool_line = [line_template, job_vars](const JobRecord& job) {

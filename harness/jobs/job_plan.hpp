@@ -12,6 +12,11 @@
 
 namespace harness {
 
+// The process of an expanded worker at a run point: argv, env, cwd, stdin, timeout and grace from
+// the worker, the sampling period from the run, the tail size from the harness.
+ProcessSpec process_spec_of(const WorkerSpec& worker, const RunPoint& point,
+                            std::size_t tail_bytes);
+
 // Throws std::runtime_error (or VariableError) when an input pattern matches nothing or a
 // variable cannot be expanded: the scenario cannot run.
 JobPlan make_job_plan(const Scenario& scenario, const RunPoint& point, const Variables& vars,

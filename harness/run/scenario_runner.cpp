@@ -280,16 +280,8 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
     vars["INSTANCE"] = std::to_string(i);
     const WorkerSpec worker = expand_worker(scenario.worker, vars);
 
-    ProcessSpec spec;
-    spec.argv = worker.command;
-    spec.env = worker.env;
-    spec.cwd = worker.cwd;
-    spec.stdin_data = worker.stdin_data;
-    spec.timeout = worker.timeout;
-    spec.grace = worker.grace;
+    ProcessSpec spec = process_spec_of(worker, point, options_.tail_bytes);
     spec.start_delay = point.run.stagger * i;
-    spec.sample_interval = point.run.sample_interval;
-    spec.tail_bytes = options_.tail_bytes;
     specs.push_back(std::move(spec));
     out_dirs.push_back(out.string());
   }
