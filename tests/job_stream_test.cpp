@@ -213,6 +213,22 @@ TEST(job_stream_test, an_interrupt_leaves_every_job_with_its_state) {
   EXPECT_TRUE(test::survivors(-1).empty());
 }
 
+TEST(job_stream_test, an_interrupted_closed_loop_keeps_the_jobs_it_did_not_start) {
+  JobPlan plan = pool_plan({"--work-ms", "300"}, 1, 10);
+  Supervisor sup;
+  std::jthread stopper([&] {
+    std::this_thread::sleep_for(500ms);
+    sup.cancel();
+  });
+  JobStreamOutcome out = run_job_stream(sup, plan);
+  summarise(out.jobs, {});
+  const JobsResult& r = out.jobs;
+  EXPECT_EQ(r.scheduled, 10u) << statuses(r);
+  EXPECT_EQ(r.interrupted, 1u) << statuses(r);
+  EXPECT_EQ(r.succeeded + r.interrupted + r.not_run, 10u) << statuses(r);
+  EXPECT_GE(r.not_run, 7u);
+}
+
 TEST(job_stream_test, a_pool_worker_that_cannot_start_fails_the_jobs_with_the_reason) {
   JobPlan plan = pool_plan({}, 1, 3);
   plan.pool_process = [](int) { return test::fault({"--mode", "exit", "--code", "4"}); };

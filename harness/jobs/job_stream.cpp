@@ -82,12 +82,17 @@ class JobStream final : public ProcessObserver {
     JobStreamOutcome out;
     out.jobs.harness_cpu_s = thread_cpu_s() - cpu0;
     out.wall_s = std::chrono::duration<double>(Clock::now() - t0_).count();
-    // Scheduled jobs the interrupt kept from being submitted are part of the stream too.
-    for (std::size_t i = next_offset_; interrupted_ && i < offsets_.size(); ++i) {
+    // Jobs the interrupt kept from being submitted are part of the stream too: the rest of an
+    // open schedule at their times, the rest of a closed loop's count at the interrupt.
+    const bool closed = spec_.arrival.kind == ArrivalSpec::Kind::closed;
+    const std::size_t planned =
+        closed ? static_cast<std::size_t>(std::max(0, spec_.count)) : offsets_.size();
+    for (std::size_t i = closed ? records_.size() : next_offset_; interrupted_ && i < planned;
+         ++i) {
       JobRecord r;
       r.id = static_cast<std::int64_t>(records_.size() + 1);
       r.input = input_of(r.id);
-      r.scheduled_ms = offsets_[i];
+      r.scheduled_ms = closed ? interrupted_ms_ : offsets_[i];
       r.status = "not_run";
       records_.push_back(std::move(r));
     }
@@ -615,6 +620,7 @@ class JobStream final : public ProcessObserver {
 
   void interrupt() {
     interrupted_ = true;
+    interrupted_ms_ = now_ms();
     if (arrival_timer_) session_.cancel_timer(std::exchange(arrival_timer_, 0));
     while (!pending_.empty()) {
       finish(pending_.front(), "not_run");
@@ -644,6 +650,7 @@ class JobStream final : public ProcessObserver {
   std::uint64_t arrival_timer_ = 0, end_timer_ = 0;
   bool schedule_over_ = false, interrupted_ = false, finishing_ = false, no_worker_ = false;
   bool arrivals_begun_ = false, dispatching_ = false;
+  double interrupted_ms_ = 0;
   std::string dead_reason_;
 };
 
