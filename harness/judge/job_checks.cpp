@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/core/rate.hpp"
 #include "harness/judge/expectation_rows.hpp"
 #include "harness/judge/jobs_expect.hpp"
 
@@ -94,14 +95,10 @@ std::optional<JobsExpect> read_jobs_expect(ExpectParser& in, const YamlEntry& je
     } else if (k == "throughput_min") {
       auto text = r.scalar(e);
       if (!text) continue;
-      std::string t = *text;
-      if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) t.resize(t.size() - 2);
-      double v = -1;
-      const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-      if (ec != std::errc() || end != t.data() + t.size() || !(v >= 0))
-        r.error(e, "'expect.jobs.throughput_min' must be a rate such as 4/s, got '" + *text + "'");
+      if (auto v = parse_rate(*text))
+        x.throughput_min = *v;
       else
-        x.throughput_min = v;
+        r.error(e, "'expect.jobs.throughput_min' must be a rate such as 4/s, got '" + *text + "'");
     } else if (k == "valid") {
       if (auto b = r.boolean(e)) x.valid = *b;
     }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "harness/core/diagnostic.hpp"
+#include "harness/core/rate.hpp"
 #include "harness/core/yaml_reader.hpp"
 
 namespace harness {
@@ -26,23 +27,6 @@ const std::vector<std::string> kRetryKeys{"max", "on", "backoff"};
 const std::vector<std::string> kCancelKeys{"jobs", "after"};
 constexpr double kMaxRate = 100000;
 constexpr double kMinRate = 0.001;
-
-// "4/s", "0.5/s", "120/min" or a bare number of jobs per second.
-std::optional<double> parse_rate(const std::string& text) {
-  std::string t = text;
-  double per = 1;
-  if (t.size() > 2 && t.compare(t.size() - 2, 2, "/s") == 0) {
-    t.resize(t.size() - 2);
-  } else if (t.size() > 4 && t.compare(t.size() - 4, 4, "/min") == 0) {
-    t.resize(t.size() - 4);
-    per = 60;
-  }
-  double v = 0;
-  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (ec != std::errc() || end != t.data() + t.size() || !std::isfinite(v) || v <= 0)
-    return std::nullopt;
-  return v / per;
-}
 
 class JobsReader {
  public:
