@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "harness/jobs/arrival.hpp"
+#include "harness/judge/failure_text.hpp"
 
 namespace harness {
 namespace {
@@ -39,13 +40,6 @@ std::string describe_end(const ProcessResult& r) {
   if (r.signal) return "killed by " + signal_name(*r.signal);
   if (r.exit_code) return "exit " + std::to_string(*r.exit_code);
   return "ended";
-}
-
-std::string last_line(const std::string& tail) {
-  std::string t = tail;
-  while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
-  const auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
 // An error event's "type: message".
