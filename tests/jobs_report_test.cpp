@@ -88,5 +88,57 @@ TEST(jobs_report_test, html_draws_one_cdf_and_a_timeline_per_run) {
   EXPECT_EQ(count(html, "<title>job "), 10u);  // a bar per dispatched job, both runs
 }
 
+// A search of two rates over the pool stream: 10/s meets, 20/s exceeds.
+RunReport peak_report() {
+  RunReport rep = report();
+  ScenarioResult& s = rep.scenarios[0];
+  PeakResult p;
+  p.params = {{"workers", 2}};
+  p.key = "latency_p90_max";
+  p.percentile = 90;
+  p.bound_ms = 150;
+  p.from = 10;
+  p.to = 80;
+  p.precision = 0.15;
+  p.peak_rate = 10;
+  p.failed_rate = 20;
+  p.outcome = "peak 10/s (p90 41ms <= 150ms); 20/s exceeds <a>";
+  p.points.push_back({10, 0, 41, 9.8, "meets", "p90 41ms <= 150ms"});
+  p.points.push_back({20, 1, 301, 12.5, "exceeds", "p90 301ms > 150ms"});
+  s.peaks.push_back(p);
+  return rep;
+}
+
+TEST(jobs_report_test, a_peak_search_is_a_series_in_every_report) {
+  const RunReport rep = peak_report();
+  const std::string md = render(*make_markdown_reporter(), rep);
+  EXPECT_NE(md.find("**Peak search {\"workers\":2}** (latency_p90_max 150 ms): peak 10/s"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 10/s | 41 ms | 9.80/s | meets: p90 41ms <= 150ms |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 20/s | 301 ms | 12.50/s | exceeds: p90 301ms > 150ms |"), std::string::npos)
+      << md;
+
+  const auto j = nlohmann::json::parse(render(*make_json_reporter(), rep));
+  const auto& peaks = j["scenarios"][0]["peaks"];
+  ASSERT_EQ(peaks.size(), 1u);
+  EXPECT_EQ(peaks[0]["peak_per_s"], 10);
+  EXPECT_EQ(peaks[0]["failed_per_s"], 20);
+  EXPECT_EQ(peaks[0]["points"].size(), 2u);
+  EXPECT_EQ(peaks[0]["points"][1]["verdict"], "exceeds");
+  EXPECT_EQ(peaks[0]["points"][1]["value_ms"], 301);
+  // A scenario without a search has an empty list.
+  const auto plain = nlohmann::json::parse(render(*make_json_reporter(), report()));
+  EXPECT_EQ(plain["scenarios"][0]["peaks"], nlohmann::json::array());
+
+  const std::string html = render(*make_html_reporter(), rep);
+  EXPECT_EQ(count(html, "<h3>Peak search</h3>"), 1u);
+  EXPECT_NE(html.find("peak 10/s"), std::string::npos);
+  EXPECT_NE(html.find("bound 150 ms"), std::string::npos);
+  EXPECT_NE(html.find("20/s exceeds &lt;a&gt;"), std::string::npos);  // escaped
+  EXPECT_EQ(html.find("<a>"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace harness

@@ -102,7 +102,7 @@ TEST(jobs_scenario_test, mistakes_are_named_at_their_place) {
             "120/min (0.001/s to 100000/s), got 'fast'");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5, arrival: {closed: 1, poisson: 2/s}}\n"),
             "x.yaml:5:27: error: 'jobs.arrival' needs exactly one of closed: N (N jobs in "
-            "flight), constant: R/s or poisson: R/s");
+            "flight), constant: R/s or poisson: R/s (or find_peak)");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5, retry: {on: [crash, timout]}}\n"),
             "x.yaml:5:30: error: 'jobs.retry.on' names 'timout', not a failure (did you mean "
             "'timeout'?); failures: crash, timeout, exit, error, spawn");
@@ -144,6 +144,81 @@ TEST(jobs_scenario_test, the_ctest_bound_covers_every_attempt) {
       "jobs: {count: 10, timeout: 2s, retry: {max: 1}}\n",
       "x.yaml");
   EXPECT_GE(run_time_bound(s), 100s + 8s);
+}
+
+TEST(jobs_scenario_test, a_peak_search_loads_with_its_defaults_and_bounds) {
+  const Scenario s = parse_scenario(kHead + R"(jobs:
+  count: 700
+  arrival: {poisson: find_peak, latency_p99_max: 2s, seed: 4}
+)",
+                                    "x.yaml");
+  ASSERT_TRUE(s.jobs && s.jobs->arrival.peak);
+  const PeakSearchSpec& p = *s.jobs->arrival.peak;
+  EXPECT_EQ(p.key, "latency_p99_max");
+  EXPECT_DOUBLE_EQ(p.percentile, 99);
+  EXPECT_DOUBLE_EQ(p.bound_ms, 2000);
+  EXPECT_DOUBLE_EQ(p.from, 1);
+  EXPECT_DOUBLE_EQ(p.to, 1000);
+  EXPECT_DOUBLE_EQ(p.precision, 0.1);
+  EXPECT_EQ(p.max_points, 12);
+  EXPECT_EQ(s.jobs->arrival.kind, ArrivalSpec::Kind::poisson);
+  EXPECT_DOUBLE_EQ(s.jobs->arrival.rate, 1);  // the first rate, for the CTest bound
+  EXPECT_EQ(describe_arrival(s.jobs->arrival),
+            "poisson find_peak p99 <= 2s from 1/s to 1000/s seed 4");
+
+  const Scenario t = parse_scenario(kHead + R"(jobs:
+  count: 64
+  arrival: {constant: find_peak, latency_p90_max: 150ms, from: 2/s, to: 30/s, precision: 5%, points: 7}
+)",
+                                    "x.yaml");
+  const PeakSearchSpec& q = *t.jobs->arrival.peak;
+  EXPECT_DOUBLE_EQ(q.percentile, 90);
+  EXPECT_DOUBLE_EQ(q.bound_ms, 150);
+  EXPECT_DOUBLE_EQ(q.from, 2);
+  EXPECT_DOUBLE_EQ(q.to, 30);
+  EXPECT_DOUBLE_EQ(q.precision, 0.05);
+  EXPECT_EQ(q.max_points, 7);
+  // Up to 7 streams of 64 jobs, none slower than 2/s: at least 7 x 32 s of schedule.
+  EXPECT_GE(run_time_bound(t), 7 * 32s);
+}
+
+TEST(jobs_scenario_test, peak_search_mistakes_are_named_at_their_place) {
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p99_max: 2s}}\n"),
+            "x.yaml:5:7: error: a peak search on latency_p99_max needs at least 662 jobs at each "
+            "rate for the p99 to be valid at 99 % confidence; 'jobs.count' is 100");
+  EXPECT_EQ(only_error(kHead + "jobs: {duration: 10s, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 2s}}\n"),
+            "x.yaml:5:7: error: a peak search (find_peak) runs 'jobs.count' jobs at each rate; "
+            "give count, not duration");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak}}\n"),
+            "x.yaml:5:29: error: 'jobs.arrival' with find_peak needs exactly one latency bound, "
+            "such as latency_p99_max: 2s (latency_p50_max, _p90_, _p95_, _p99_ or _p999_)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, latency_p90_max: 2s}}\n"),
+            "x.yaml:5:29: error: 'jobs.arrival' with find_peak needs exactly one latency bound, "
+            "such as latency_p99_max: 2s (latency_p50_max, _p90_, _p95_, _p99_ or _p999_)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: 2/s, "
+                               "latency_p50_max: 1s}}\n"),
+            "x.yaml:5:61: error: 'jobs.arrival.latency_p50_max' belongs to a peak search: write "
+            "poisson: find_peak (or constant: find_peak) beside it");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, from: 20/s, to: 10/s}}\n"),
+            "x.yaml:5:29: error: 'jobs.arrival.from' (20/s) must be below 'jobs.arrival.to' "
+            "(10/s)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, precision: 0%}}\n"),
+            "x.yaml:5:82: error: 'jobs.arrival.precision' must be a share from 1% to 100%, got "
+            "'0%'");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s}}\nrun: {repeat: 2}\n"),
+            "x.yaml:5:7: error: 'run.repeat' and 'run.warmup' do not apply to a peak search: "
+            "each rate it tries is one run");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, form: 2/s}}\n"),
+            "x.yaml:5:71: error: unknown key 'form' in 'jobs.arrival' (did you mean 'from'?)");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5}\nexpect:\n  jobs: {peak_min: many}\n"),
+            "x.yaml:7:20: error: 'expect.jobs.peak_min' must be a rate such as 20/s, got 'many'");
 }
 
 }  // namespace

@@ -137,7 +137,8 @@ struct JobsResult {
   std::size_t stray = 0;       // answers naming no job in flight (unknown or finished ids)
   std::size_t retries = 0;     // attempts past the first
   std::size_t worker_restarts = 0;
-  std::size_t late = 0;  // submitted more than 1 ms after scheduled
+  std::size_t late = 0;  // submitted more than late_after_ms after scheduled
+  double late_after_ms = 1;
   double late_share = 0;
   JobPercentiles latency;     // scheduled -> ended, succeeded jobs
   JobPercentiles queue_wait;  // scheduled -> dispatched (last attempt), succeeded jobs
@@ -151,6 +152,31 @@ struct JobsResult {
   double harness_cpu_share = 0;    // of one core over the duration
   bool generator_limited = false;  // late share over 1 % or the harness near a full core
   std::vector<JobRecord> records;
+};
+
+// One rate tried by a peak search (`arrival: {poisson: find_peak, ...}`).
+struct PeakPoint {
+  double rate = 0;              // jobs per second asked for
+  std::size_t run = 0;          // index of its run in ScenarioResult::runs
+  double value_ms = 0;          // the bounded latency percentile at that rate
+  double throughput_per_s = 0;  // succeeded jobs per second
+  std::string verdict;          // "meets" | "exceeds" | "failed" | "invalid"
+  std::string why;              // for the last three: one line
+};
+
+// A peak search over one matrix point: the highest arrival rate whose run met the latency
+// bound, found by doubling from `from` and then halving the bracket (jobs/peak_search.hpp).
+struct PeakResult {
+  nlohmann::json params = nlohmann::json::object();  // the matrix point
+  std::string key;                                   // "latency_p99_max"
+  double percentile = 0;                             // 99
+  double bound_ms = 0;
+  double from = 0, to = 0, precision = 0;
+  std::optional<double> peak_rate;    // highest rate that met the bound; none: not even `from`
+  std::optional<double> failed_rate;  // lowest rate that did not
+  std::string outcome;                // one line saying what was found and why the search ended
+  std::vector<PeakPoint> points;      // in the order they were run
+  std::vector<std::string> failures;  // the search's own: no peak, expect.jobs.peak_min
 };
 
 // One execution of a scenario's instances: the single run, or one matrix point, or one repeat.
@@ -179,6 +205,7 @@ struct ScenarioResult {
   double start_s = 0;  // since the harness run began (scenarios may overlap with --jobs)
   double duration_s = 0;
   std::vector<ScenarioRun> runs;
+  std::vector<PeakResult> peaks;  // one per matrix point of a find_peak job stream
 };
 
 struct HostInfo {

@@ -6,7 +6,6 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <boost/math/distributions/binomial.hpp>
 
 namespace harness {
 
@@ -34,28 +33,6 @@ JobPercentiles percentiles(std::vector<double> v) {
   return out;
 }
 
-std::size_t jobs_needed_for(double percentile, double confidence) {
-  const double over = 1.0 - percentile / 100.0;  // chance that one job is over the percentile
-  if (over <= 0 || over >= 1) return 0;
-  const double alpha = 1.0 - confidence;
-  // The CDF falls with n: find a bracket by doubling, then the first n by bisection.
-  auto ok = [&](std::size_t n) {
-    boost::math::binomial_distribution<double> b(static_cast<double>(n), over);
-    return boost::math::cdf(b, 1.0) <= alpha;
-  };
-  std::size_t hi = 2;
-  while (!ok(hi)) {
-    if (hi > (std::size_t{1} << 40)) return hi;
-    hi *= 2;
-  }
-  std::size_t lo = hi / 2;  // !ok(lo) or lo < 2
-  while (hi - lo > 1) {
-    const std::size_t mid = lo + (hi - lo) / 2;
-    (ok(mid) ? hi : lo) = mid;
-  }
-  return hi;
-}
-
 void summarise(JobsResult& r, const VerdictRules& rules) {
   r.scheduled = r.records.size();
   r.succeeded = r.failed = r.cancelled = r.lost = r.interrupted = r.not_run = r.late = 0;
@@ -78,12 +55,13 @@ void summarise(JobsResult& r, const VerdictRules& rules) {
     } else {
       ++r.lost;
     }
-    if (j.submitted_ms >= 0 && j.submitted_ms - j.scheduled_ms > 1.0) ++r.late;
+    if (j.submitted_ms >= 0 && j.submitted_ms - j.scheduled_ms > rules.late_after_ms) ++r.late;
     last_end = std::max(last_end, j.ended_ms);
   }
   r.latency = percentiles(std::move(latency));
   r.queue_wait = percentiles(std::move(wait));
   r.service = percentiles(std::move(service));
+  r.late_after_ms = rules.late_after_ms;
   r.late_share = r.scheduled ? static_cast<double>(r.late) / static_cast<double>(r.scheduled) : 0;
   r.throughput_per_s = r.duration_s > 0 ? static_cast<double>(r.succeeded) / r.duration_s : 0;
   r.harness_cpu_share = r.duration_s > 0 ? r.harness_cpu_s / r.duration_s : 0;
@@ -106,12 +84,14 @@ void summarise(JobsResult& r, const VerdictRules& rules) {
                     r.duration_s));
   if (r.generator_limited)
     r.invalid_reasons.push_back(fmt::format(
-        "the load generator may be the bottleneck: {:.1f} % of jobs were submitted more than 1 ms "
-        "late, the harness used {:.0f} % of a core{}",
-        100 * r.late_share, 100 * r.harness_cpu_share,
-        r.harness_cpu_share > 0.9 ? ""
-                                  : " (so it waited for a CPU: the workers leave it none; run "
-                                    "fewer workers than cores to measure the tail)"));
+        "the load generator may be the bottleneck: {:.1f} % of jobs were submitted more than "
+        "{:g} ms late, the harness used {:.0f} % of a core{}",
+        100 * r.late_share, rules.late_after_ms, 100 * r.harness_cpu_share,
+        r.harness_cpu_share > 0.9
+            ? ""
+            : " (so it was not running when they were due: CPU-bound workers left it no core, or "
+              "the machine woke it late; run fewer workers than cores, or set jobs.late_after "
+              "past the machine's timer jitter)"));
   if (r.interrupted + r.not_run > 0)
     r.invalid_reasons.push_back(
         fmt::format("interrupted: {} jobs running, {} not run", r.interrupted, r.not_run));

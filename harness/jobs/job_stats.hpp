@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/core/result.hpp"
+#include "harness/core/tail_bound.hpp"  // jobs_needed_for
 
 namespace harness {
 
@@ -21,14 +22,11 @@ namespace harness {
 double nearest_rank(const std::vector<double>& sorted, double p);
 JobPercentiles percentiles(std::vector<double> values);
 
-// The fewest jobs for which the observed p-th percentile (p in (0, 100)) is a bound at
-// `confidence` (see above).
-std::size_t jobs_needed_for(double percentile, double confidence = 0.99);
-
 struct VerdictRules {
   std::size_t min_jobs = 0;
   double min_duration_s = 0;
   double tail_percentile = 0;  // the highest percentile an expectation judges; 0: none
+  double late_after_ms = 1;    // a job submitted later than this after its time is late
 };
 
 // Counts, percentiles, throughput and verdict of `r.records` (the rest of `r` as the stream

@@ -101,6 +101,13 @@ std::optional<JobsExpect> read_jobs_expect(ExpectParser& in, const YamlEntry& je
         r.error(e, "'expect.jobs.throughput_min' must be a rate such as 4/s, got '" + *text + "'");
     } else if (k == "valid") {
       if (auto b = r.boolean(e)) x.valid = *b;
+    } else if (k == "peak_min") {
+      auto text = r.scalar(e);
+      if (!text) continue;
+      if (auto v = parse_rate(*text))
+        x.peak_min = *v;
+      else
+        r.error(e, "'expect.jobs.peak_min' must be a rate such as 20/s, got '" + *text + "'");
     }
   }
   if (r.diagnostics().size() != errors) return std::nullopt;
@@ -193,6 +200,7 @@ const std::vector<std::string>& jobs_expect_keys() {
       for (const auto& p : kPercentiles) k.push_back(std::string(f) + "_" + p + "_max");
     k.push_back("throughput_min");
     k.push_back("valid");
+    k.push_back("peak_min");
     return k;
   }();
   return keys;
@@ -208,6 +216,15 @@ double JobsExpect::tail_percentile() const {
   return top;
 }
 
+std::optional<std::string> check_peak_min(const JobsExpect& x, const PeakResult& peak) {
+  if (!x.peak_min) return std::nullopt;
+  if (!peak.peak_rate)
+    return fmt::format("jobs: peak_min expected >= {:g}/s, got no rate that meets the bound",
+                       *x.peak_min);
+  if (*peak.peak_rate >= *x.peak_min) return std::nullopt;
+  return fmt::format("jobs: peak_min expected >= {:g}/s, got {:g}/s", *x.peak_min, *peak.peak_rate);
+}
+
 namespace detail {
 
 std::vector<ExpectRow> job_rows() {
@@ -216,7 +233,8 @@ std::vector<ExpectRow> job_rows() {
               "`lost_max`, `duplicates_max`, `retries_max`, `cancelled` (exactly), "
               "`latency_pXX_max`, `queue_wait_pXX_max`, `service_pXX_max` (XX: 50 90 95 99 999, "
               "or `latency_max_max` for the slowest), `throughput_min` (succeeded jobs/s), "
-              "`valid` (the VALID/INVALID verdict)",
+              "`valid` (the VALID/INVALID verdict), `peak_min` (a find_peak search's peak rate, "
+              "judged on the search; the other keys are judged on the run at the peak)",
               read_jobs_expect, check_jobs, {Scope::kRun, false})};
 }
 

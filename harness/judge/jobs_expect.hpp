@@ -10,6 +10,8 @@
 
 namespace harness {
 
+struct PeakResult;
+
 struct JobsExpect {
   // succeeded: all | N | "P%"
   bool succeeded_all = false;
@@ -20,6 +22,7 @@ struct JobsExpect {
   std::map<std::string, double> percentile_max;
   std::optional<double> throughput_min;  // succeeded jobs per second
   std::optional<bool> valid;
+  std::optional<double> peak_min;  // a find_peak search's peak, jobs per second
 
   // The highest percentile a key judges (99.9 for latency_p999_max), 0 for none: the run needs
   // enough jobs for it to be VALID.
@@ -28,5 +31,8 @@ struct JobsExpect {
 
 // The keys of `expect.jobs`, in the order they are checked.
 const std::vector<std::string>& jobs_expect_keys();
+
+// `peak_min` on a peak search: a one-line failure, or nullopt when met or not asked.
+std::optional<std::string> check_peak_min(const JobsExpect& expect, const PeakResult& peak);
 
 }  // namespace harness

@@ -95,6 +95,7 @@ json jobs_json(const JobsResult& r) {
           {"worker_restarts", r.worker_restarts},
           {"late", r.late},
           {"late_share", num(r.late_share, 4)},
+          {"late_after_ms", num(r.late_after_ms)},
           {"latency", percentiles_json(r.latency)},
           {"queue_wait", percentiles_json(r.queue_wait)},
           {"service", percentiles_json(r.service)},
@@ -144,6 +145,7 @@ void write_jobs_markdown(const ScenarioResult& s, std::ostream& out) {
   }
   out << "\nLatency runs from each job's scheduled time (queue wait + service); percentiles are "
          "nearest-rank over succeeded jobs. Every job's record is in report.json.\n\n";
+  write_peaks_markdown(s, out);
 }
 
 namespace {
@@ -246,6 +248,7 @@ void write_jobs_html(const ScenarioResult& s, std::ostream& out) {
   }
   if (n == 0) return;
   out << "<h3>Job streams</h3><div class=\"charts\">" << render_svg(cdf) << "</div>\n";
+  write_peaks_html(s, out);
   for (const auto& run : s.runs) {
     if (!run.jobs) continue;
     out << "<h4>Jobs of " << html_escape(run_label(run)) << " by worker</h4>"

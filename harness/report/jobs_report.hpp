@@ -4,6 +4,7 @@
 // row per run, which reads as "designs compared" when the matrix varies `mode`.
 
 #include <ostream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,5 +18,11 @@ void write_jobs_markdown(const ScenarioResult& scenario, std::ostream& out);
 // glance, and per run a timeline of its jobs by worker (queue wait as a thin line, service as a
 // bar coloured by status). Nothing when the scenario has no job stream.
 void write_jobs_html(const ScenarioResult& scenario, std::ostream& out);
+
+// Peak searches (peak_report.cpp): report.json's `peaks` of a scenario, a report.md table per
+// search (called by write_jobs_markdown), a report.html chart (called by write_jobs_html).
+nlohmann::json peaks_json(const std::vector<PeakResult>& peaks);
+void write_peaks_markdown(const ScenarioResult& scenario, std::ostream& out);
+void write_peaks_html(const ScenarioResult& scenario, std::ostream& out);
 
 }  // namespace harness

@@ -185,7 +185,8 @@ json scenario_head(const ScenarioResult& s) {
           {"start_s", number(s.start_s)},
           {"duration_s", number(s.duration_s)},
           {"matrix", sanitized(s.matrix)},
-          {"expect", sanitized(s.expect)}};
+          {"expect", sanitized(s.expect)},
+          {"peaks", peaks_json(s.peaks)}};
 }
 
 json scenario(const ScenarioResult& s) {

@@ -10,8 +10,11 @@
 #include <thread>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "harness/jobs/job_plan.hpp"
 #include "harness/jobs/job_stats.hpp"
+#include "harness/jobs/peak_search.hpp"
 #include "harness/judge/expect.hpp"
 #include "harness/judge/jobs_expect.hpp"
 
@@ -78,6 +81,10 @@ void finish_status(ScenarioResult& result) {
     const std::string repeat =
         run.repeat > 0 ? "repeat " + std::to_string(run.repeat + 1) + ": " : "";
     for (const auto& failure : run.failures) result.failures.push_back(prefix + repeat + failure);
+  }
+  for (const auto& peak : result.peaks) {
+    const std::string prefix = peak.params.empty() ? "" : "[" + describe_params(peak.params) + "] ";
+    for (const auto& failure : peak.failures) result.failures.push_back(prefix + failure);
   }
   result.status = result.failures.empty() ? "pass" : "fail";
 }
@@ -240,6 +247,10 @@ ScenarioResult ScenarioRunner::run(const Scenario& scenario, RunProgress* progre
   int ordinal = 0;
   try {
     for (const auto& point : points) {
+      if (scenario.jobs && scenario.jobs->arrival.peak) {
+        run_peak_search(scenario, point, scenario_dir, ordinal, result, progress);
+        continue;
+      }
       for (int i = 0; i < point.run.warmup + point.run.repeat; ++i) {
         if (supervisor_.cancelled()) break;
         const bool warmup = i < point.run.warmup;
@@ -300,9 +311,13 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
 
 ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& point,
                                      ScenarioRun run, const fs::path& run_dir,
-                                     RunProgress* progress) {
+                                     RunProgress* progress, std::optional<double> rate) {
   fs::create_directories(run_dir);  // ${OUT} of every job and worker of the stream
-  const JobPlan plan = make_job_plan(scenario, point, options_.vars, run_dir, options_.tail_bytes);
+  JobPlan plan = make_job_plan(scenario, point, options_.vars, run_dir, options_.tail_bytes);
+  if (rate) {
+    plan.spec.arrival.rate = *rate;
+    plan.spec.arrival.peak.reset();
+  }
   if (progress) {
     progress->run_started(scenario, point.params, run.repeat, run.warmup, plan.spec.workers);
   }
@@ -313,13 +328,47 @@ ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& p
   for (auto& p : run.instances) p.out_dir = run_dir.string();
   VerdictRules rules;
   rules.min_jobs = static_cast<std::size_t>(plan.spec.min_jobs);
+  rules.late_after_ms = static_cast<double>(plan.spec.late_after.count());
   rules.min_duration_s = static_cast<double>(plan.spec.min_duration.count()) / 1000.0;
   if (const auto* x = scenario.expect.get<JobsExpect>("jobs"))
     rules.tail_percentile = x->tail_percentile();
+  if (const auto& peak = scenario.jobs->arrival.peak)
+    rules.tail_percentile = std::max(rules.tail_percentile, peak->percentile);
   summarise(out.jobs, rules);
   run.jobs = std::move(out.jobs);
   run.failures = evaluate(scenario.expect, run);
   return run;
+}
+
+void ScenarioRunner::run_peak_search(const Scenario& scenario, const RunPoint& point,
+                                     const fs::path& scenario_dir, int& ordinal,
+                                     ScenarioResult& result, RunProgress* progress) {
+  PeakSearch search(*scenario.jobs->arrival.peak);
+  const std::size_t first = result.runs.size();
+  while (const auto rate = search.next_rate()) {
+    if (supervisor_.cancelled()) break;
+    ScenarioRun run;
+    run.params = point.params;
+    run.params["rate"] = fmt::format("{:g}/s", *rate);
+    const fs::path run_dir = scenario_dir / run_folder(++ordinal, run.params, false);
+    run = run_jobs(scenario, point, std::move(run), run_dir, progress, *rate);
+    search.record(*rate, *run.jobs, result.runs.size());
+    result.runs.push_back(std::move(run));
+  }
+  if (supervisor_.cancelled()) search.interrupt();
+  PeakResult peak = search.result();
+  peak.params = point.params;
+  // The search's runs are measurements; the expectations are judged at the peak only (above it
+  // a latency bound fails by definition).
+  for (std::size_t i = first; i < result.runs.size(); ++i) {
+    const bool at_peak = peak.peak_rate && result.runs[i].jobs && i - first < peak.points.size() &&
+                         peak.points[i - first].rate == *peak.peak_rate;
+    if (!at_peak) result.runs[i].failures.clear();
+  }
+  if (const auto* x = scenario.expect.get<JobsExpect>("jobs")) {
+    if (auto failure = check_peak_min(*x, peak)) peak.failures.push_back(*failure);
+  }
+  result.peaks.push_back(std::move(peak));
 }
 
 }  // namespace harness

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,15 @@ class ScenarioRunner {
  private:
   ScenarioRun run_point(const Scenario& scenario, const RunPoint& point, int repeat, bool warmup,
                         const std::filesystem::path& run_dir, RunProgress* progress);
+  // `rate`: the arrival rate of one point of a peak search (the scenario's otherwise).
   ScenarioRun run_jobs(const Scenario& scenario, const RunPoint& point, ScenarioRun run,
-                       const std::filesystem::path& run_dir, RunProgress* progress);
+                       const std::filesystem::path& run_dir, RunProgress* progress,
+                       std::optional<double> rate = std::nullopt);
+  // A find_peak job stream at one matrix point: runs appended to `result.runs`, the search to
+  // `result.peaks`. `ordinal` numbers the run folders.
+  void run_peak_search(const Scenario& scenario, const RunPoint& point,
+                       const std::filesystem::path& scenario_dir, int& ordinal,
+                       ScenarioResult& result, RunProgress* progress);
 
   Supervisor& supervisor_;
   RunnerOptions options_;

@@ -10,6 +10,7 @@
 
 #include "harness/core/diagnostic.hpp"
 #include "harness/core/rate.hpp"
+#include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
 
 namespace harness {
@@ -18,15 +19,34 @@ namespace {
 using namespace std::chrono_literals;
 using Templated = std::function<void(const std::string&, const std::string&, const YAML::Mark&)>;
 
-const std::vector<std::string> kKeys{"mode",     "workers",  "count",       "duration", "inputs",
-                                     "template", "command",  "arrival",     "timeout",  "retry",
-                                     "cancel",   "min_jobs", "min_duration"};
+const std::vector<std::string> kKeys{"mode",     "workers",  "count",        "duration",  "inputs",
+                                     "template", "command",  "arrival",      "timeout",   "retry",
+                                     "cancel",   "min_jobs", "min_duration", "late_after"};
 const std::vector<std::string> kModes{"spawn", "pool"};
-const std::vector<std::string> kArrivalKeys{"closed", "constant", "poisson", "seed"};
+const std::vector<std::string> kPeakKeys{"from", "to", "precision", "points"};
+const std::vector<std::string> kArrivalKeys{"closed",
+                                            "constant",
+                                            "poisson",
+                                            "seed",
+                                            "latency_p50_max",
+                                            "latency_p90_max",
+                                            "latency_p95_max",
+                                            "latency_p99_max",
+                                            "latency_p999_max",
+                                            "from",
+                                            "to",
+                                            "precision",
+                                            "points"};
 const std::vector<std::string> kRetryKeys{"max", "on", "backoff"};
 const std::vector<std::string> kCancelKeys{"jobs", "after"};
 constexpr double kMaxRate = 100000;
 constexpr double kMinRate = 0.001;
+
+std::string format_rate(double rate) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g/s", rate);
+  return buf;
+}
 
 class JobsReader {
  public:
@@ -71,6 +91,8 @@ class JobsReader {
         read_cancel(e, s.cancel);
       } else if (k == "min_jobs") {
         if (auto v = r_.integer(e, 0, 1000000)) s.min_jobs = static_cast<int>(*v);
+      } else if (k == "late_after") {
+        if (auto v = r_.duration(e, 1ms, 10s)) s.late_after = *v;
       } else if (k == "min_duration") {
         if (auto v = r_.duration(e, 0ms, 24h)) s.min_duration = *v;
       }
@@ -143,11 +165,17 @@ class JobsReader {
 
   void read_arrival(const YamlEntry& ae, ArrivalSpec& a) {
     int kinds = 0;
+    std::vector<YamlEntry> search;  // the peak search's keys, read once the kind is known
     for (const auto& e : r_.entries(ae.value, mark_of(ae), "jobs.arrival", kArrivalKeys)) {
       const std::string k = e.key.Scalar();
       if (k == "seed") {
         if (auto v = r_.integer(e, 0, std::numeric_limits<std::int64_t>::max()))
           a.seed = static_cast<std::uint64_t>(*v);
+        continue;
+      }
+      if (std::find(kPeakKeys.begin(), kPeakKeys.end(), k) != kPeakKeys.end() ||
+          peak_bound_percentile(k)) {
+        search.push_back(e);
         continue;
       }
       ++kinds;
@@ -159,19 +187,71 @@ class JobsReader {
       a.kind = k == "constant" ? ArrivalSpec::Kind::constant : ArrivalSpec::Kind::poisson;
       auto text = r_.scalar(e);
       if (!text) continue;
-      auto rate = parse_rate(*text);
-      if (!rate || *rate > kMaxRate || *rate < kMinRate)
-        r_.error(e, "'jobs.arrival." + k +
-                        "' must be a rate such as 4/s, 0.5/s or 120/min "
-                        "(0.001/s to 100000/s), got '" +
-                        *text + "'");
-      else
-        a.rate = *rate;
+      if (*text == "find_peak") {
+        a.peak.emplace();
+        continue;
+      }
+      if (auto rate = read_rate(e, "jobs.arrival." + k, *text)) a.rate = *rate;
     }
     if (ae.value.IsMap() && kinds != 1)
       r_.error(mark_of(ae),
                "'jobs.arrival' needs exactly one of closed: N (N jobs in flight), "
-               "constant: R/s or poisson: R/s");
+               "constant: R/s or poisson: R/s (or find_peak)");
+    if (a.peak) {
+      read_peak(ae, search, *a.peak);
+      a.rate = a.peak->from;
+    } else if (!search.empty()) {
+      r_.error(search.front(), "'jobs.arrival." + search.front().key.Scalar() +
+                                   "' belongs to a peak search: write poisson: find_peak (or "
+                                   "constant: find_peak) beside it");
+    }
+  }
+
+  std::optional<double> read_rate(const YamlEntry& e, const std::string& what,
+                                  const std::string& text) {
+    auto rate = parse_rate(text);
+    if (rate && *rate <= kMaxRate && *rate >= kMinRate) return rate;
+    r_.error(e, "'" + what +
+                    "' must be a rate such as 4/s, 0.5/s or 120/min "
+                    "(0.001/s to 100000/s), got '" +
+                    text + "'");
+    return std::nullopt;
+  }
+
+  void read_peak(const YamlEntry& ae, const std::vector<YamlEntry>& entries, PeakSearchSpec& p) {
+    int bounds = 0;
+    for (const auto& e : entries) {
+      const std::string k = e.key.Scalar();
+      if (auto pct = peak_bound_percentile(k)) {
+        ++bounds;
+        p.key = k;
+        p.percentile = *pct;
+        if (auto d = r_.duration(e, 1ms, 24h)) p.bound_ms = static_cast<double>(d->count());
+      } else if (k == "from" || k == "to") {
+        auto text = r_.scalar(e);
+        if (!text) continue;
+        if (auto rate = read_rate(e, "jobs.arrival." + k, *text))
+          (k == "from" ? p.from : p.to) = *rate;
+      } else if (k == "precision") {
+        auto text = r_.scalar(e);
+        if (!text) continue;
+        const double v = parse_percent(*text);
+        if (!(v >= 0.01 && v <= 1))
+          r_.error(e,
+                   "'jobs.arrival.precision' must be a share from 1% to 100%, got '" + *text + "'");
+        else
+          p.precision = v;
+      } else if (k == "points") {
+        if (auto v = r_.integer(e, 2, 50)) p.max_points = static_cast<int>(*v);
+      }
+    }
+    if (bounds != 1)
+      r_.error(mark_of(ae),
+               "'jobs.arrival' with find_peak needs exactly one latency bound, such as "
+               "latency_p99_max: 2s (latency_p50_max, _p90_, _p95_, _p99_ or _p999_)");
+    if (p.from >= p.to)
+      r_.error(mark_of(ae), "'jobs.arrival.from' (" + format_rate(p.from) +
+                                ") must be below 'jobs.arrival.to' (" + format_rate(p.to) + ")");
   }
 
   void read_retry(const YamlEntry& re, RetrySpec& retry) {
@@ -224,12 +304,6 @@ class JobsReader {
   const Templated& templated_;
 };
 
-std::string format_rate(double rate) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g/s", rate);
-  return buf;
-}
-
 }  // namespace
 
 const std::vector<std::string>& job_failure_kinds() {
@@ -243,6 +317,15 @@ const std::vector<std::string>& jobs_keys() {
 
 JobsSpec read_jobs(YamlReader& reader, const YamlEntry& entry, const Templated& templated) {
   return JobsReader(reader, templated).read(entry);
+}
+
+std::optional<double> peak_bound_percentile(const std::string& key) {
+  if (key == "latency_p50_max") return 50;
+  if (key == "latency_p90_max") return 90;
+  if (key == "latency_p95_max") return 95;
+  if (key == "latency_p99_max") return 99;
+  if (key == "latency_p999_max") return 99.9;
+  return std::nullopt;
 }
 
 bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::json& value,
@@ -269,13 +352,15 @@ bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::js
 }
 
 std::string describe_arrival(const ArrivalSpec& a) {
-  switch (a.kind) {
-    case ArrivalSpec::Kind::closed: return "closed " + std::to_string(a.in_flight);
-    case ArrivalSpec::Kind::constant: return "constant " + format_rate(a.rate);
-    case ArrivalSpec::Kind::poisson:
-      return "poisson " + format_rate(a.rate) + " seed " + std::to_string(a.seed);
-  }
-  return "";
+  if (a.kind == ArrivalSpec::Kind::closed) return "closed " + std::to_string(a.in_flight);
+  const bool poisson = a.kind == ArrivalSpec::Kind::poisson;
+  const std::string seed = poisson ? " seed " + std::to_string(a.seed) : "";
+  if (!a.peak) return (poisson ? "poisson " : "constant ") + format_rate(a.rate) + seed;
+  char pct[16];
+  std::snprintf(pct, sizeof pct, "%g", a.peak->percentile);
+  return std::string(poisson ? "poisson" : "constant") + " find_peak p" + pct +
+         " <= " + format_seconds(a.peak->bound_ms / 1000.0) + " from " + format_rate(a.peak->from) +
+         " to " + format_rate(a.peak->to) + seed;
 }
 
 }  // namespace harness

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,25 @@ namespace harness {
 class YamlReader;
 struct YamlEntry;
 
+// `arrival: {poisson: find_peak, latency_p99_max: 2s}`: run the stream at one rate after another
+// and report the highest whose run met the bound (jobs/peak_search.hpp says how).
+struct PeakSearchSpec {
+  std::string key = "latency_p99_max";
+  double percentile = 99;  // of latency, which the bound caps
+  double bound_ms = 0;
+  double from = 1;         // jobs per second: the first rate tried
+  double to = 1000;        // the highest rate tried
+  double precision = 0.1;  // the search ends when the bracket's high / low <= 1 + precision
+  int max_points = 12;     // and after this many runs in any case
+};
+
 struct ArrivalSpec {
   enum class Kind { closed, constant, poisson };
   Kind kind = Kind::closed;
   int in_flight = 1;       // closed: jobs kept in flight
-  double rate = 0;         // constant, poisson: jobs per second
+  double rate = 0;         // constant, poisson: jobs per second (find_peak: `peak->from`)
   std::uint64_t seed = 1;  // poisson: the gaps are the same for the same seed
+  std::optional<PeakSearchSpec> peak;  // constant or poisson: find_peak
 };
 
 struct RetrySpec {
@@ -52,6 +66,9 @@ struct JobsSpec {
   std::chrono::milliseconds timeout{60000};  // per attempt
   RetrySpec retry;
   CancelSpec cancel;
+  // Submitted later than this after its scheduled time, a job is late; more than 1 % late jobs
+  // make the run INVALID (the load generator may be the bottleneck).
+  std::chrono::milliseconds late_after{1};
   int min_jobs = 0;                           // fewer: the run is INVALID
   std::chrono::milliseconds min_duration{0};  // shorter: the run is INVALID
 };
@@ -70,7 +87,11 @@ JobsSpec read_jobs(YamlReader& reader, const YamlEntry& entry,
 bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::json& value,
                       std::string& why);
 
-// "poisson 4/s seed 7", "constant 2/s", "closed 2".
+// The percentile a latency key bounds: "latency_p99_max" -> 99, "latency_p999_max" -> 99.9;
+// nullopt for another key. The keys a peak search may bound by.
+std::optional<double> peak_bound_percentile(const std::string& key);
+
+// "poisson 4/s seed 7", "constant 2/s", "closed 2", "poisson find_peak p99 <= 2000 ms".
 std::string describe_arrival(const ArrivalSpec& arrival);
 
 }  // namespace harness

@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "harness/core/files.hpp"
+#include "harness/core/tail_bound.hpp"
 #include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
 #include "harness/core/yaml_text.hpp"
@@ -269,6 +272,28 @@ class Loader {
         reader_.error(jobs_mark_,
                       "matrix 'instances' does not apply to a job stream; vary "
                       "'workers' instead");
+    if (s.jobs->arrival.peak) check_peak_search(s);
+  }
+
+  // A peak search runs `count` jobs at each rate, and each run must be able to be VALID.
+  void check_peak_search(const Scenario& s) {
+    const PeakSearchSpec& peak = *s.jobs->arrival.peak;
+    if (peak.bound_ms <= 0) return;  // no bound given: the reader said so
+    if (s.jobs->count == 0) {
+      reader_.error(jobs_mark_,
+                    "a peak search (find_peak) runs 'jobs.count' jobs at each rate; give "
+                    "count, not duration");
+    } else if (const std::size_t needed = jobs_needed_for(peak.percentile);
+               static_cast<std::size_t>(s.jobs->count) < needed) {
+      reader_.error(jobs_mark_, fmt::format("a peak search on {} needs at least {} jobs at each "
+                                            "rate for the p{:g} to be valid at 99 % confidence; "
+                                            "'jobs.count' is {}",
+                                            peak.key, needed, peak.percentile, s.jobs->count));
+    }
+    if (s.run.repeat != 1 || s.run.warmup != 0)
+      reader_.error(jobs_mark_,
+                    "'run.repeat' and 'run.warmup' do not apply to a peak search: each rate it "
+                    "tries is one run");
   }
 
   void check_variables(const Scenario& s) {
@@ -412,52 +437,6 @@ std::vector<std::string> find_scenarios(const std::vector<std::string>& paths) {
     files.insert(files.end(), found.begin(), found.end());
   }
   return files;
-}
-
-namespace {
-
-// Every job of every point runs into its timeout and all its retries, `workers` at a time (open
-// arrivals may also be slower than that: then the schedule's length counts). Worked out in
-// double seconds and capped at a year: any scenario a fuzzer writes stays a finite integer.
-std::chrono::milliseconds jobs_time_bound(const Scenario& s) {
-  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
-  double total = 0;
-  for (const auto& p : expand_matrix(s)) {
-    JobsSpec jobs = *s.jobs;
-    std::string why;
-    for (const auto& [key, value] : p.params.items()) apply_jobs_param(jobs, key, value, why);
-    const double attempts = 1.0 + jobs.retry.max;
-    const double per_attempt =
-        seconds(jobs.timeout) + seconds(s.worker.grace) + seconds(jobs.retry.backoff) + 2;
-    const bool open = jobs.arrival.kind != ArrivalSpec::Kind::closed && jobs.arrival.rate > 0;
-    double count = jobs.count;
-    double schedule = seconds(jobs.duration);
-    if (open && jobs.count > 0) schedule = jobs.count / jobs.arrival.rate;
-    if (count == 0) count = open ? jobs.arrival.rate * seconds(jobs.duration) : 0;
-    const double work = count > 0 ? count * attempts / std::max(1, jobs.workers) * per_attempt
-                                  : seconds(jobs.duration) + per_attempt * attempts;
-    // Pool workers start (and may be restarted) within a worker timeout each.
-    const double start = jobs.mode == "pool" ? seconds(s.worker.timeout + s.worker.grace) : 0;
-    total += (schedule + work + start + 5) * (p.run.warmup + p.run.repeat);
-  }
-  constexpr double kYear = 365.0 * 24 * 3600;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::min(total, kYear) * 1000));
-}
-
-}  // namespace
-
-std::chrono::milliseconds run_time_bound(const Scenario& s) {
-  // Slack per run for spawning, killing the tree and reaping; startup slack for the harness.
-  constexpr auto kRunSlack = 5s;
-  constexpr auto kStartup = 10s;
-  std::chrono::milliseconds total = kStartup;
-  if (s.jobs) return total + jobs_time_bound(s);
-  for (const auto& p : expand_matrix(s)) {
-    auto one_run = s.worker.timeout + s.worker.grace + kRunSlack +
-                   p.run.stagger * std::max(0, p.run.instances - 1);
-    total += one_run * (p.run.warmup + p.run.repeat);
-  }
-  return total;
 }
 
 }  // namespace harness
