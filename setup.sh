@@ -4,12 +4,14 @@
 #
 #   ./setup.sh                     release build in ./build
 #   BUILD_DIR=build-dev HARNESS_DEVELOP=ON ./setup.sh   warnings-as-errors + ASan/UBSan
+#   HARNESS_BUILD_BENCH=OFF ./setup.sh                  without bench/ (CI's sanitizer tree)
 set -euo pipefail
 
 cd "$(dirname "$0")"
 BUILD_DIR=${BUILD_DIR:-build}
 HARNESS_DEVELOP=${HARNESS_DEVELOP:-OFF}
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+HARNESS_BUILD_BENCH=${HARNESS_BUILD_BENCH:-ON}
 
 PACKAGES=(
   build-essential cmake pkg-config git
@@ -23,6 +25,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev
   libre2-dev
   libxml2-utils
+  chromium  # tests/html_browser_test: report.html loaded in a headless browser
   darknet opencv-doc
   python3-opencv  # workers/python: the Python worker (cv2.dnn, numpy)
   clang-format
@@ -55,6 +58,7 @@ else
   echo "setup: all ${#PACKAGES[@]} Debian packages are installed"
 fi
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DHARNESS_DEVELOP="$HARNESS_DEVELOP"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" -DHARNESS_DEVELOP="$HARNESS_DEVELOP" \
+  -DHARNESS_BUILD_BENCH="$HARNESS_BUILD_BENCH"
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 echo "setup: built in $BUILD_DIR"
