@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "harness/report/reporter.hpp"
+#include "tests/peak_fixture.hpp"
 #include "tests/test_process.hpp"
 
 namespace harness {
@@ -64,19 +65,7 @@ RunReport peak_report() {
   s.status = "pass";
   s.runs.push_back(stream("pool", 10, 50));
   s.runs.push_back(stream("pool", 20, 80));
-  PeakResult p;
-  p.key = "latency_p90_max";
-  p.percentile = 90;
-  p.bound_ms = 150;
-  p.from = 10;
-  p.to = 80;
-  p.precision = 0.15;
-  p.peak_rate = 10;
-  p.failed_rate = 20;
-  p.outcome = "peak 10/s; 20/s exceeds";
-  p.points.push_back({10, 0, 120, 9.8, "meets", "p90 120ms <= 150ms"});
-  p.points.push_back({20, 1, 190, 18.1, "exceeds", "p90 190ms > 150ms"});
-  s.peaks.push_back(p);
+  s.peaks.push_back(test::two_rate_peak());
   rep.scenarios.push_back(std::move(s));
   return rep;
 }

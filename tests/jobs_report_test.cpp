@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/report/reporter.hpp"
+#include "tests/peak_fixture.hpp"
 
 namespace harness {
 namespace {
@@ -92,20 +93,7 @@ TEST(jobs_report_test, html_draws_one_cdf_and_a_timeline_per_run) {
 RunReport peak_report() {
   RunReport rep = report();
   ScenarioResult& s = rep.scenarios[0];
-  PeakResult p;
-  p.params = {{"workers", 2}};
-  p.key = "latency_p90_max";
-  p.percentile = 90;
-  p.bound_ms = 150;
-  p.from = 10;
-  p.to = 80;
-  p.precision = 0.15;
-  p.peak_rate = 10;
-  p.failed_rate = 20;
-  p.outcome = "peak 10/s (p90 41ms <= 150ms); 20/s exceeds <a>";
-  p.points.push_back({10, 0, 41, 9.8, "meets", "p90 41ms <= 150ms"});
-  p.points.push_back({20, 1, 301, 12.5, "exceeds", "p90 301ms > 150ms"});
-  s.peaks.push_back(p);
+  s.peaks.push_back(test::two_rate_peak());
   return rep;
 }
 
