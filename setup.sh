@@ -30,6 +30,7 @@ PACKAGES=(
   python3-opencv  # workers/python: the Python worker (cv2.dnn, numpy)
   clang-format
   clang libclang-rt-dev llvm  # fuzz/: libFuzzer and the sanitizer runtimes, llvm-symbolizer
+  lld  # the linker (CMakeLists.txt uses it when present)
 )
 
 missing=()
