@@ -1,6 +1,9 @@
-// Cost of the memory sampler: one RSS tick, one PSS/USS (smaps_rollup) read, and the tree walk,
-// for a small process and for one that has touched 500 MiB. The figures decide the default
-// PSS/USS rate documented in harness/sampler.hpp.
+// Cost of the memory and CPU sampler: one RSS tick (from /proc/PID/stat, which also gives the CPU
+// time and thread count, or from statm or libproc2 for comparison), one PSS/USS (smaps_rollup)
+// read with and without the per-process rows, and the tree walk, for a small process, one that
+// has touched 500 MiB and a tree of ten. The figures decide the default PSS/USS rate documented
+// in harness/sampler.hpp; `core_pct_at_10ms` is the share of one core a tick every 10 ms (the
+// default sample_interval) costs.
 //
 //   build/bench/sampler_bench --benchmark_out=/tmp/sampler.json --benchmark_out_format=json
 
@@ -88,14 +91,22 @@ const char* target_name(int which) {
   return which == 0 ? "small" : "500MiB";
 }
 
-// Args: target (0 small, 1 500 MiB), RSS source (0 statm, 1 libproc2).
+// The share of one core that one iteration every 10 ms costs, from the CPU time per iteration.
+benchmark::Counter core_pct_at_10ms(const benchmark::State& state) {
+  return benchmark::Counter(static_cast<double>(state.iterations()) / 10000.0,
+                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// Args: target (0 small, 1 500 MiB), RSS source (0 stat: RSS, CPU and threads; 1 statm: RSS
+// only; 2 libproc2).
 void BM_SampleRss(benchmark::State& state) {
   int pid = target(static_cast<int>(state.range(0)));
-  const bool libproc2 = state.range(1) == 1;
+  static const harness::RssSource sources[] = {harness::RssSource::stat, harness::RssSource::statm,
+                                               harness::RssSource::libproc2};
+  static const char* const names[] = {" stat", " statm", " libproc2"};
   state.SetLabel(std::string(target_name(static_cast<int>(state.range(0)))) +
-                 (libproc2 ? " libproc2" : " statm"));
-  harness::MemorySampler sampler(libproc2 ? harness::RssSource::libproc2
-                                          : harness::RssSource::statm);
+                 names[state.range(1)]);
+  harness::MemorySampler sampler(sources[state.range(1)]);
   const std::vector<int> pids{pid};
   std::int64_t rss = 0;
   for (auto _ : state) {
@@ -105,7 +116,7 @@ void BM_SampleRss(benchmark::State& state) {
   }
   state.counters["rss_kib"] = static_cast<double>(rss);
 }
-BENCHMARK(BM_SampleRss)->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SampleRss)->ArgsProduct({{0, 1}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 
 void BM_SampleSmaps(benchmark::State& state) {
   int pid = target(static_cast<int>(state.range(0)));
@@ -122,6 +133,22 @@ void BM_SampleSmaps(benchmark::State& state) {
 }
 BENCHMARK(BM_SampleSmaps)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
+// A PSS/USS read with the per-process rows (argv[0], each thread's schedstat), as the sampler
+// does at the smaps cadence. Arg: processes in the tree (1: the 500 MiB process, 10).
+void BM_SmapsWithRows(benchmark::State& state) {
+  int root = state.range(0) == 1 ? g_big : g_tree_ten.front();
+  harness::MemorySampler sampler;
+  const std::vector<int> pids = harness::process_tree(root);
+  std::vector<harness::ProcessRow> rows;
+  for (auto _ : state) {
+    rows.clear();
+    harness::MemorySample s = sampler.sample(pids, true, &rows);
+    benchmark::DoNotOptimize(s);
+  }
+  state.counters["rows"] = static_cast<double>(rows.size());
+}
+BENCHMARK(BM_SmapsWithRows)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
+
 void BM_ProcessTree(benchmark::State& state) {
   int root = state.range(0) == 1 ? g_small : g_tree_ten.front();
   std::size_t n = 0;
@@ -134,8 +161,9 @@ void BM_ProcessTree(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessTree)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
 
-// What one 10 ms tick costs the harness for one worker: walk the tree, then read RSS.
-// Arg: processes in the tree (1: the 500 MiB process, 10: a root and 9 sleepers).
+// What one 10 ms tick costs the harness for one worker: walk the tree, then read RSS, CPU time
+// and threads from each process's stat. Arg: processes in the tree (1: the 500 MiB process, 10: a
+// root and 9 sleepers).
 void BM_Tick(benchmark::State& state) {
   int root = state.range(0) == 1 ? g_big : g_tree_ten.front();
   harness::MemorySampler sampler;
@@ -143,6 +171,7 @@ void BM_Tick(benchmark::State& state) {
     harness::MemorySample s = sampler.sample(harness::process_tree(root), false);
     benchmark::DoNotOptimize(s);
   }
+  state.counters["core_pct_at_10ms"] = core_pct_at_10ms(state);
 }
 BENCHMARK(BM_Tick)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
 

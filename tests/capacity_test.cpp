@@ -122,7 +122,7 @@ TEST(capacity_test, memory_metrics_nested_under_metrics_memory_are_read_too) {
   EXPECT_DOUBLE_EQ(*run.mean_memory_added_kib, 42.0);
 }
 
-TEST(capacity_test, plan_is_cpu_limited_when_memory_is_plentiful) {
+TEST(capacity_test, plan_stops_at_the_throughput_knee_when_memory_is_plentiful) {
   PlanOptions o;
   o.memory_budget_kib = 8 * 1024 * 1024;  // 8 GiB, usable 7549747.2 KiB
   const Plan p = plan(load("sweep.json"), o);
@@ -132,7 +132,7 @@ TEST(capacity_test, plan_is_cpu_limited_when_memory_is_plentiful) {
   EXPECT_TRUE(sp.knee_found);
   EXPECT_EQ(sp.knee, 2);
   EXPECT_EQ(sp.recommended, 2);
-  EXPECT_EQ(sp.limiting, "cpu");
+  EXPECT_EQ(sp.limiting, "throughput");
   EXPECT_DOUBLE_EQ(*sp.throughput_at_recommended, 19.0);
   EXPECT_DOUBLE_EQ(*sp.predicted_kib_at_recommended, 409600.0);
 }
@@ -208,14 +208,92 @@ TEST(capacity_test, table_and_json_carry_the_recommendation) {
   o.memory_budget_kib = 8 * 1024 * 1024;
   const Plan p = plan(load("sweep.json"), o);
   const std::string table = format_plan_table(p);
-  EXPECT_NE(table.find("recommended: 2 workers, limited by cpu"), std::string::npos) << table;
+  EXPECT_NE(table.find("recommended: 2 workers, limited by throughput"), std::string::npos)
+      << table;
   EXPECT_NE(table.find("-0.6%"), std::string::npos) << table;   // N=2 model error
   EXPECT_NE(table.find("+29.2%"), std::string::npos) << table;  // N=2 RSS-sum error
   const json j = plan_to_json(p);
   EXPECT_EQ(j["series"][0]["recommended"], 2);
-  EXPECT_EQ(j["series"][0]["limiting"], "cpu");
+  EXPECT_EQ(j["series"][0]["limiting"], "throughput");
   EXPECT_EQ(j["series"][0]["memory_fit"], 48);
   EXPECT_EQ(j["series"][0]["points"].size(), 4u);
+}
+
+// The sweep's runs as if measured with each worker wanting `per_worker` CPUs on `cores` cores,
+// with `threads` threads each; the runs at `oversubscribed_from` workers and above flagged.
+json with_cpu(double per_worker, int cores, int threads, int oversubscribed_from = 99) {
+  json r = load("sweep.json");
+  for (auto& run : r["scenarios"][1]["runs"]) {
+    const int n = run["params"]["instances"].get<int>();
+    const double wanted = n * per_worker;
+    run["cpu_demand"] = {{"cores", cores},
+                         {"workers", n},
+                         {"wanted_cpus", wanted},
+                         {"wait_share", wanted > cores ? 1 - cores / wanted : 0.02},
+                         {"threads_per_worker", threads},
+                         {"oversubscribed", n >= oversubscribed_from},
+                         {"message", ""}};
+  }
+  return r;
+}
+
+TEST(capacity_test, workers_wanting_most_of_the_cores_each_are_limited_by_cpu) {
+  // 1.9 CPUs per worker (3 threads each) on 2 cores: floor(2 x 1.1 / 1.9) = 1 worker.
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const Plan p = plan(with_cpu(1.9, 2, 3, 2), o);
+  const SeriesPlan& sp = p.series.at(0);
+  ASSERT_TRUE(sp.cpu_fit.has_value());
+  EXPECT_EQ(*sp.cpu_fit, 1);
+  EXPECT_DOUBLE_EQ(*sp.cpus_per_worker, 1.9);
+  EXPECT_EQ(*sp.threads_assumed, 3);
+  EXPECT_EQ(sp.recommended, 1);
+  EXPECT_EQ(sp.limiting, "cpu");
+  const std::string table = format_plan_table(p);
+  EXPECT_NE(table.find("cpu fit: 1 workers (1.90 CPUs per worker at 3 threads per worker, 2 "
+                       "cores)"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("recommended: 1 workers, limited by cpu"), std::string::npos) << table;
+  EXPECT_NE(table.find("N=4 was oversubscribed: its workers wanted 7.6 CPUs on 2 cores"),
+            std::string::npos)
+      << table;
+  EXPECT_NE(table.find("7.60!"), std::string::npos) << table;  // the flagged point's column
+  const json j = plan_to_json(p);
+  EXPECT_EQ(j["series"][0]["cpu_fit"], 1);
+  EXPECT_EQ(j["series"][0]["threads_assumed"], 3);
+  EXPECT_EQ(j["series"][0]["points"][3]["oversubscribed"], true);
+  EXPECT_DOUBLE_EQ(j["series"][0]["points"][3]["cpus_wanted"].get<double>(), 7.6);
+}
+
+TEST(capacity_test, a_worker_alone_wanting_more_than_the_machine_is_said_to) {
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const SeriesPlan sp = plan(with_cpu(3.0, 2, 8, 1), o).series.at(0);
+  EXPECT_EQ(*sp.cpu_fit, 1);  // never 0: one worker still runs, slowly
+  bool said = false;
+  for (const auto& n : sp.notes) said = said || n.find("oversubscribed by itself") != n.npos;
+  EXPECT_TRUE(said);
+}
+
+TEST(capacity_test, light_workers_leave_the_limit_to_the_knee) {
+  // 0.5 CPUs per worker on 4 cores: floor(4 x 1.1 / 0.5) = 8, above the knee at 2.
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const SeriesPlan sp = plan(with_cpu(0.5, 4, 1), o).series.at(0);
+  EXPECT_EQ(*sp.cpu_fit, 8);
+  EXPECT_EQ(sp.recommended, 2);
+  EXPECT_EQ(sp.limiting, "throughput");
+}
+
+TEST(capacity_test, a_report_without_cpu_demand_plans_without_cpu_and_says_so) {
+  PlanOptions o;
+  o.memory_budget_kib = 8 * 1024 * 1024;
+  const SeriesPlan sp = plan(load("sweep.json"), o).series.at(0);
+  EXPECT_FALSE(sp.cpu_fit.has_value());
+  bool said = false;
+  for (const auto& n : sp.notes) said = said || n.find("no CPU demand") != n.npos;
+  EXPECT_TRUE(said);
 }
 
 TEST(capacity_test, capacity_series_json_has_per_point_errors) {

@@ -444,7 +444,23 @@ TEST(cli_report_test, report_json_holds_the_contract_fields) {
   EXPECT_GE(m.at("peak_rss_kib").get<long long>(), m.at("baseline_rss_kib").get<long long>());
   ASSERT_TRUE(m.at("samples").is_array());
   ASSERT_FALSE(m.at("samples").empty());
-  for (const auto& sample : m.at("samples")) EXPECT_EQ(sample.size(), 4u) << sample;
+  // Each sample: t_ms, RSS, PSS, USS, the tree's CPU so far and its thread count.
+  double cpu_before = 0;
+  for (const auto& sample : m.at("samples")) {
+    ASSERT_EQ(sample.size(), 6u) << sample;
+    ASSERT_TRUE(sample[4].is_number()) << sample;
+    EXPECT_GE(sample[4].get<double>(), cpu_before) << sample;  // CPU time never goes back
+    cpu_before = sample[4].get<double>();
+    EXPECT_GE(sample[5].get<int>(), 1) << sample;
+  }
+  // CPU of the whole tree, exact at exit.
+  const json& cpu = i.at("cpu");
+  for (const char* key : {"user_s", "system_s", "cpu_s", "utilisation_pct"})
+    EXPECT_GE(cpu.at(key).get<double>(), 0.0) << key;
+  EXPECT_NEAR(cpu.at("cpu_s").get<double>(),
+              cpu.at("user_s").get<double>() + cpu.at("system_s").get<double>(), 0.002);
+  EXPECT_EQ(cpu.at("threads_max"), 1);
+  EXPECT_EQ(cpu.at("processes_max"), 1);
 }
 
 TEST(cli_report_test, all_four_files_are_written_and_junit_is_xml) {

@@ -104,6 +104,14 @@ inline RunReport seed_report() {
     ScenarioRun run;
     run.wall_s = 1.25;
     run.instances.push_back(yolo_instance(0, 1.234, 8.1));
+    // 1.23 s of CPU in 1.234 s: one busy core, the busiest second all of it.
+    CpuStats& cpu = run.instances.back().cpu;
+    cpu.user_s = 1.1;
+    cpu.system_s = 0.13;
+    cpu.utilisation_pct = 99.7;
+    cpu.peak_utilisation_pct = 100;
+    cpu.threads_max = 3;
+    cpu.processes_max = 2;
     s.runs.push_back(run);
     r.scenarios.push_back(s);
   }

@@ -133,9 +133,11 @@ TEST(report_json_test, minimal_contract_fields_have_their_types) {
         EXPECT_TRUE(m.at(key).is_number_integer() || m.at(key).is_null()) << key;
       }
       for (const auto& sample : m.at("samples")) {
-        ASSERT_EQ(sample.size(), 4u);
+        ASSERT_EQ(sample.size(), 6u);  // t, rss, pss, uss, cpu_ms, threads
         EXPECT_TRUE(sample[0].is_number());
         EXPECT_TRUE(sample[1].is_number_integer());
+        EXPECT_TRUE(sample[4].is_number() || sample[4].is_null());
+        EXPECT_TRUE(sample[5].is_number_integer());
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -65,6 +66,13 @@ modes:
   work         a known cost, to check the regression gate: allocate and touch --extra-mib N
                MiB (default 0) before ready, then burn --ms N ms of CPU time (default 100)
                before the result
+  tree         a worker of --children N + 1 processes (default 1 child) that differ: process
+               k (0 = the root) touches (k+1) x --mib MiB (default 64) and, after ready, burns
+               (k+1) x --ms ms of CPU time and writes --count lines (default 1000) to stdout
+               and to stderr ("tree k line i", all processes at once), then all hold
+               --hold-ms (default 0) and the root reaps its children and answers a result
+  threads      start --children N threads (default 1) that sleep, emit ready, hold --hold-ms
+               (default 0), then emit a result
 
 options:
   --work-ms N   success, serve: time spent between ready and result, or per job (default 0)
@@ -525,6 +533,105 @@ class Server {
 
 // CPU time of this thread, not wall time: on a busy machine the work then takes longer, as
 // real work does, instead of finishing on a clock while it was not running.
+double thread_cpu_ms() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
+
+void burn_cpu_ms(double ms) {
+  const double start = thread_cpu_ms();
+  volatile unsigned long spins = 0;
+  while (thread_cpu_ms() - start < ms) spins = spins + 1;
+}
+
+// `mib` MiB, every page written, kept until the process exits.
+void touch_mib(double mib) {
+  const auto bytes = static_cast<std::size_t>(mib * 1024 * 1024);
+  if (bytes == 0) return;
+  auto* pages = static_cast<volatile char*>(std::malloc(bytes));
+  if (pages == nullptr) return;
+  for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(sysconf(_SC_PAGESIZE)))
+    pages[off] = 1;
+}
+
+// One process of mode tree: its share of memory, then (once the root said ready) its CPU and its
+// lines. The lines go out one write each, so lines of different processes never mix.
+void tree_part(const Options& o, int k, int ready_fd, int go_fd) {
+  touch_mib(static_cast<double>(o.mib) * (k + 1));
+  if (ready_fd >= 0) {
+    char c = 'r';
+    if (write(ready_fd, &c, 1) != 1) std::_Exit(1);
+  }
+  if (go_fd >= 0) {
+    char c = 0;
+    if (read(go_fd, &c, 1) != 1) std::_Exit(1);
+  }
+  burn_cpu_ms(o.ms * (k + 1));
+  for (long long i = 0; i < o.count; ++i) {
+    const std::string line = "tree " + std::to_string(k) + " line " + std::to_string(i) + "\n";
+    if (write(1, line.data(), line.size()) < 0 || write(2, line.data(), line.size()) < 0) break;
+  }
+  if (o.hold_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(o.hold_ms));
+}
+
+int mode_tree(const Options& o) {
+  if (o.children < 0 || o.mib < 0 || o.ms < 0 || o.count < 0)
+    bad_args("--children, --mib, --ms and --count must not be negative");
+  started();
+  int ready[2], go[2];
+  if (pipe(ready) != 0 || pipe(go) != 0) return 1;
+  std::string pids;
+  for (int k = 1; k <= o.children; ++k) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      std::perror("fault_worker: fork");
+      return 1;
+    }
+    if (pid == 0) {
+      close(ready[0]);
+      close(go[1]);
+      tree_part(o, k, ready[1], go[0]);
+      std::_Exit(0);
+    }
+    pids += (pids.empty() ? "" : ",") + std::to_string(pid);
+  }
+  close(ready[1]);
+  close(go[0]);
+  for (int k = 1; k <= o.children; ++k) {
+    char c = 0;
+    if (read(ready[0], &c, 1) != 1) return 1;
+  }
+  emit(R"({"event":"ready","children":[)" + pids + "]}");
+  const std::string go_all(static_cast<std::size_t>(o.children), 'g');
+  if (!go_all.empty() && write(go[1], go_all.data(), go_all.size()) < 0) return 1;
+  tree_part(o, 0, -1, -1);
+  int failed = 0;
+  for (int k = 1; k <= o.children; ++k) {
+    int status = 0;
+    if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  emit(R"({"event":"result","status":")" + std::string(failed ? "failure" : "success") +
+       R"(","processes":)" + std::to_string(o.children + 1) + "}");
+  return failed ? 1 : 0;
+}
+
+int mode_threads(const Options& o) {
+  std::vector<std::thread> threads;
+  std::atomic<bool> stop{false};
+  started();
+  for (int i = 0; i < o.children; ++i)
+    threads.emplace_back([&stop] {
+      while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    });
+  emit(R"({"event":"ready","threads":)" + std::to_string(o.children + 1) + "}");
+  std::this_thread::sleep_for(std::chrono::milliseconds(o.hold_ms));
+  stop = true;
+  for (auto& t : threads) t.join();
+  emit(R"({"event":"result","status":"success"})");
+  return 0;
+}
+
 int mode_work(const Options& o) {
   if (o.ms < 0 || o.extra_mib < 0) bad_args("--ms and --extra-mib must not be negative");
   started();
@@ -534,14 +641,7 @@ int mode_work(const Options& o) {
   for (std::size_t off = 0; off < bytes; off += static_cast<std::size_t>(sysconf(_SC_PAGESIZE)))
     pages[off] = 1;
   emit(R"({"event":"ready","extra_mib":)" + std::to_string(o.extra_mib) + "}");
-  auto cpu_ms = [] {
-    timespec t{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
-  };
-  const double start = cpu_ms();
-  volatile unsigned long spins = 0;
-  while (cpu_ms() - start < o.ms) spins = spins + 1;
+  burn_cpu_ms(o.ms);
   emit(R"({"event":"result","status":"success","work_ms":)" + std::to_string(o.ms) + "}");
   return 0;
 }
@@ -580,5 +680,7 @@ int main(int argc, char** argv) {
   if (o.mode == "events") return mode_events(o);
   if (o.mode == "deep") return mode_deep(o);
   if (o.mode == "work") return mode_work(o);
+  if (o.mode == "tree") return mode_tree(o);
+  if (o.mode == "threads") return mode_threads(o);
   bad_args("unknown mode '" + o.mode + "'");
 }

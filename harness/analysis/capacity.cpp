@@ -51,6 +51,13 @@ CapacityPoint make_point(int workers, const std::vector<const RunFields*>& runs)
     p.sum_pss_kib = p.sum_peak_pss_kib;
     p.uss_per_worker_kib = mean_of(runs, &RunFields::mean_peak_uss_kib);
   }
+  p.cpus_wanted = mean_of(runs, &RunFields::cpu_wanted);
+  p.cpu_wait_share = mean_of(runs, &RunFields::cpu_wait_share);
+  for (const RunFields* r : runs) {
+    if (r->threads_per_worker)
+      p.threads_per_worker = std::max(p.threads_per_worker.value_or(0), *r->threads_per_worker);
+    p.oversubscribed = p.oversubscribed || r->oversubscribed;
+  }
   return p;
 }
 
@@ -151,7 +158,11 @@ json point_to_json(const CapacityPoint& p) {
           {"uss_per_worker_kib", opt(p.uss_per_worker_kib)},
           {"predicted_kib", opt(p.predicted_kib)},
           {"prediction_error_pct", opt(p.prediction_error_pct)},
-          {"rss_sum_error_pct", opt(p.rss_sum_error_pct)}};
+          {"rss_sum_error_pct", opt(p.rss_sum_error_pct)},
+          {"cpus_wanted", opt(p.cpus_wanted)},
+          {"cpu_wait_share", opt(p.cpu_wait_share)},
+          {"threads_per_worker", p.threads_per_worker ? json(*p.threads_per_worker) : json()},
+          {"oversubscribed", p.oversubscribed}};
 }
 
 }  // namespace
@@ -176,6 +187,7 @@ json series_to_json(const CapacitySeries& s) {
           {"knee_gain", PlanOptions{}.knee_gain},
           {"max_abs_error_pct", opt(s.max_abs_error_pct)},
           {"points", points},
+          {"cores", s.cores ? json(*s.cores) : json()},
           {"notes", s.notes}};
 }
 
@@ -205,7 +217,9 @@ std::vector<CapacitySeries> extract_sweeps(const json& report) {
     if (!is_sweep(sc)) continue;
     // config label -> workers -> runs
     std::map<std::string, std::pair<json, std::map<int, std::vector<const RunFields*>>>> groups;
+    std::optional<int> cores = fields.host_cpus;
     for (const RunFields& run : sc.runs) {
+      if (run.cpu_cores) cores = run.cpu_cores;
       if (run.warmup) continue;
       if (!run.instances)
         throw std::runtime_error(fmt::format(
@@ -223,6 +237,7 @@ std::vector<CapacitySeries> extract_sweeps(const json& report) {
       s.scenario = sc.name;
       s.config = group.first;
       s.label = group.first.empty() ? sc.name : sc.name + " " + label;
+      s.cores = cores;
       for (auto& [workers, runs] : group.second) s.points.push_back(make_point(workers, runs));
       fit_memory_model(s);
       s.knee = find_knee(s, PlanOptions{}.knee_gain, &s.knee_found);

@@ -68,6 +68,13 @@ struct CapacityPoint {
   std::optional<double> predicted_kib;         // M(N)
   std::optional<double> prediction_error_pct;  // (M - T) / T x 100
   std::optional<double> rss_sum_error_pct;     // (sum RSS - T) / T x 100
+  // CPU (the runs' cpu_demand): CPUs the N workers wanted at once (their threads' run plus
+  // run-queue wait over the run), the share of it spent waiting, the most threads one worker
+  // ran, and whether any repeat was oversubscribed. Unknown in reports without them.
+  std::optional<double> cpus_wanted;
+  std::optional<double> cpu_wait_share;
+  std::optional<int> threads_per_worker;
+  bool oversubscribed = false;
 };
 
 struct MemoryModel {
@@ -88,6 +95,7 @@ struct CapacitySeries {
   std::optional<int> knee;  // at the default knee gain (PlanOptions), when every point has fps
   bool knee_found = false;  // false: throughput still rose at the largest N
   std::vector<std::string> notes;  // caveats of the model for this series
+  std::optional<int> cores;        // of the machine the sweep ran on
 };
 
 // All concurrency sweeps in the report, with the memory model fitted and checked. Throws when
@@ -115,6 +123,10 @@ inline constexpr std::string_view kSweepHint =
     "run a concurrency sweep first, e.g. `harness run scenarios/capacity/sweep.yaml "
     "--report-dir reports/capacity`, then plan from reports/capacity/report.json";
 
+// N x the CPUs one worker wants may exceed the cores by this fraction before the CPU limits N:
+// the run-queue reading of an unhurried worker is a few percent above one core.
+inline constexpr double kCpuFitSlack = 0.10;
+
 struct PlanOptions {
   std::int64_t memory_budget_kib = 0;
   std::optional<double> latency_p95_max_s;
@@ -131,8 +143,14 @@ struct SeriesPlan {
   bool knee_found = false;
   bool knee_known = false;  // false: some point has no throughput
   std::optional<int> latency_fit;
+  // CPU: the workers that fit the cores at the CPUs one worker wanted at the smallest measured
+  // N (cpus_wanted / N), with kCpuFitSlack for the reading's noise; unknown without cpu_demand.
+  std::optional<int> cpu_fit;
+  std::optional<double> cpus_per_worker;
+  std::optional<int> threads_assumed;  // the threads per worker that figure was measured with
   int recommended = 0;
-  std::string limiting;  // "memory" | "latency" | "cpu" | "sweep"
+  // "memory" | "latency" | "cpu" (the cores) | "throughput" (the knee) | "sweep" (no knee yet)
+  std::string limiting;
   std::optional<double> predicted_kib_at_recommended;
   std::optional<double> throughput_at_recommended;  // when that N was measured
   std::vector<std::string> notes;

@@ -79,7 +79,49 @@ void fit_latency(SeriesPlan& sp, const CapacitySeries& s, const PlanOptions& opt
                                    *options.latency_p95_max_s, s.points.front().workers));
 }
 
-// Hard limits first on ties: memory, latency, then the knee.
+// The CPUs one worker wants, from the smallest N whose runs measured them: beyond it, N x that
+// figure exceeds the cores and workers wait for CPUs instead of adding throughput.
+void fit_cpu(SeriesPlan& sp, const CapacitySeries& s) {
+  const CapacityPoint* first = nullptr;
+  for (const auto& p : s.points)
+    if (p.cpus_wanted && *p.cpus_wanted > 0) {
+      first = &p;
+      break;
+    }
+  if (first == nullptr || !s.cores || *s.cores <= 0) {
+    sp.notes.push_back(
+        "no CPU demand in the report (runs without cpu_demand): CPU not planned; re-run the "
+        "sweep with this harness version");
+    return;
+  }
+  const double per = *first->cpus_wanted / first->workers;
+  sp.cpus_per_worker = per;
+  sp.threads_assumed = first->threads_per_worker;
+  const double n = std::floor(*s.cores * (1.0 + kCpuFitSlack) / per);
+  sp.cpu_fit = std::max(1, static_cast<int>(std::min(n, double(INT_MAX))));
+  const std::string threads = first->threads_per_worker ? fmt::format(" with up to {} threads each",
+                                                                      *first->threads_per_worker)
+                                                        : std::string();
+  if (per > *s.cores * (1.0 + kCpuFitSlack))
+    sp.notes.push_back(fmt::format(
+        "one worker alone wants {:.2f} CPUs{} on {} cores: it is oversubscribed by itself; "
+        "limit its threads (OMP_NUM_THREADS, or the worker's own thread option)",
+        per, threads, *s.cores));
+  if (first->threads_per_worker && *first->threads_per_worker > 1)
+    sp.notes.push_back(fmt::format(
+        "the CPU fit assumes {} threads per worker, as measured: fewer threads per worker "
+        "(OMP_NUM_THREADS=1, or the worker's own thread option) usually fit more workers on "
+        "the cores; re-run the sweep that way to plan with them",
+        *first->threads_per_worker));
+  for (const auto& p : s.points)
+    if (p.oversubscribed)
+      sp.notes.push_back(fmt::format(
+          "N={} was oversubscribed: its workers wanted {:.1f} CPUs on {} cores and waited {:.0f} "
+          "% of their runnable time",
+          p.workers, p.cpus_wanted.value_or(0), *s.cores, p.cpu_wait_share.value_or(0) * 100));
+}
+
+// Hard limits first on ties: memory, latency, the cores, then the knee.
 void recommend(SeriesPlan& sp, const CapacitySeries& s) {
   const MemoryModel& m = *s.model;
   sp.recommended = sp.memory_fit;
@@ -88,9 +130,13 @@ void recommend(SeriesPlan& sp, const CapacitySeries& s) {
     sp.recommended = *sp.latency_fit;
     sp.limiting = "latency";
   }
+  if (sp.cpu_fit && *sp.cpu_fit < sp.recommended) {
+    sp.recommended = *sp.cpu_fit;
+    sp.limiting = "cpu";
+  }
   if (sp.knee_known && sp.knee < sp.recommended) {
     sp.recommended = sp.knee;
-    sp.limiting = sp.knee_found ? "cpu" : "sweep";
+    sp.limiting = sp.knee_found ? "throughput" : "sweep";
   }
   if (sp.recommended > 0) sp.predicted_kib_at_recommended = m.predict_kib(sp.recommended);
   for (const auto& p : s.points)
@@ -119,6 +165,7 @@ Plan plan(const json& report, const PlanOptions& options) {
     fit_into_memory(sp, s);
     find_throughput_knee(sp, s, options);
     fit_latency(sp, s, options);
+    fit_cpu(sp, s);
     recommend(sp, s);
     sp.series = std::move(s);
     result.series.push_back(std::move(sp));
@@ -139,17 +186,19 @@ std::string format_plan_table(const Plan& plan) {
   for (const SeriesPlan& sp : plan.series) {
     const CapacitySeries& s = sp.series;
     out += fmt::format("\n{}\n", s.label);
-    out +=
-        fmt::format("{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n",
-                    "N", "fps", "p50 s", "p95 s", "p99 s", "ready ms", "sumRSS MiB", "sumPSS MiB",
-                    "USS MiB", "model MiB", "err", "RSS err");
+    out += fmt::format(
+        "{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8} {:>6} {:>5}\n",
+        "N", "fps", "p50 s", "p95 s", "p99 s", "ready ms", "sumRSS MiB", "sumPSS MiB", "USS MiB",
+        "model MiB", "err", "RSS err", "CPUs", "wait");
     for (const auto& p : s.points)
       out += fmt::format(
-          "{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8}\n", p.workers,
-          num(p.throughput_fps, 2), num(p.latency_p50_s, 3), num(p.latency_p95_s, 3),
+          "{:>3} {:>9} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10} {:>9} {:>10} {:>7} {:>8} {:>6} "
+          "{:>5}\n",
+          p.workers, num(p.throughput_fps, 2), num(p.latency_p50_s, 3), num(p.latency_p95_s, 3),
           num(p.latency_p99_s, 3), num(p.ready_p50_ms, 1), mib(p.sum_rss_kib), mib(p.sum_pss_kib),
           mib(p.uss_per_worker_kib), mib(p.predicted_kib), pct(p.prediction_error_pct),
-          pct(p.rss_sum_error_pct));
+          pct(p.rss_sum_error_pct), num(p.cpus_wanted, 2) + (p.oversubscribed ? "!" : ""),
+          p.cpu_wait_share ? fmt::format("{:.0f}%", *p.cpu_wait_share * 100) : "-");
     if (s.model)
       out += fmt::format(
           "memory model: total(N) = {:.1f} MiB shared + N x {:.1f} MiB private "
@@ -167,6 +216,13 @@ std::string format_plan_table(const Plan& plan) {
     else
       out += "throughput knee: unknown (no throughput)\n";
     if (sp.latency_fit) out += fmt::format("latency fit: {} workers\n", *sp.latency_fit);
+    if (sp.cpu_fit)
+      out += fmt::format("cpu fit: {} workers ({:.2f} CPUs per worker{}, {} cores)\n", *sp.cpu_fit,
+                         *sp.cpus_per_worker,
+                         sp.threads_assumed
+                             ? fmt::format(" at {} threads per worker", *sp.threads_assumed)
+                             : std::string(),
+                         s.cores.value_or(0));
     out += fmt::format("recommended: {} workers, limited by {}", sp.recommended, sp.limiting);
     if (sp.predicted_kib_at_recommended)
       out += fmt::format(" (~{:.1f} MiB", *sp.predicted_kib_at_recommended / 1024.0) +
@@ -189,6 +245,9 @@ json plan_to_json(const Plan& plan) {
     j["knee"] = sp.knee_known ? json(sp.knee) : json(nullptr);
     j["knee_found"] = sp.knee_found;
     j["latency_fit"] = sp.latency_fit ? json(*sp.latency_fit) : json(nullptr);
+    j["cpu_fit"] = sp.cpu_fit ? json(*sp.cpu_fit) : json(nullptr);
+    j["cpus_per_worker"] = opt(sp.cpus_per_worker);
+    j["threads_assumed"] = sp.threads_assumed ? json(*sp.threads_assumed) : json(nullptr);
     j["recommended"] = sp.recommended;
     j["limiting"] = sp.limiting;
     j["predicted_kib_at_recommended"] = opt(sp.predicted_kib_at_recommended);

@@ -185,6 +185,12 @@ RunFields read_run(const json& run, int index, const json& instances, std::strin
     r.sum_peak_pss_kib = from_instances(instances, index, "peak_pss_kib", false);
   if (!r.mean_peak_uss_kib)
     r.mean_peak_uss_kib = from_instances(instances, index, "peak_uss_kib", true);
+  const json& cpu = object_at(run, "cpu_demand");
+  r.cpu_wanted = number_at(cpu, "wanted_cpus");
+  r.cpu_wait_share = number_at(cpu, "wait_share");
+  if (auto c = number_at(cpu, "cores")) r.cpu_cores = static_cast<int>(*c);
+  if (auto t = number_at(cpu, "threads_per_worker")) r.threads_per_worker = static_cast<int>(*t);
+  r.oversubscribed = field_or(cpu, "oversubscribed", false, here + ": cpu_demand");
   const Concurrent c = concurrent_memory(instances, index);
   r.concurrent_pss_kib = c.pss_kib;
   r.concurrent_uss_per_worker_kib = c.uss_per_worker_kib;

@@ -50,6 +50,13 @@ struct RunFields {
   // above); unknown when the report has no PSS sample of some instance in that window.
   std::optional<double> concurrent_pss_kib;             // peak of the sum of PSS at one time
   std::optional<double> concurrent_uss_per_worker_kib;  // mean over workers of their peak USS
+  // The run's `cpu_demand` (run/cpu_demand.hpp): CPUs its workers wanted at once, measured from
+  // their threads' run and run-queue wait times; unknown in reports without it.
+  std::optional<double> cpu_wanted;
+  std::optional<double> cpu_wait_share;
+  std::optional<int> cpu_cores;
+  std::optional<int> threads_per_worker;
+  bool oversubscribed = false;
 };
 
 struct ScenarioFields {

@@ -133,6 +133,17 @@ int run(const RunArgs& args, const CommandContext& context) {
   options.out_root = fs::path(args.report_dir) / "out";
   options.vars = default_vars(context, args.vars);
   options.tail_bytes = args.tail_kib * 1024;
+  // Every worker's output, prefixed, as the run goes (logs/ of the report folder); a previous
+  // run's logs would be mistaken for this one's.
+  options.logs_root = fs::path(args.report_dir) / "logs";
+  try {
+    fs::remove_all(options.logs_root);
+    fs::create_directories(options.logs_root);
+    options.run_log = std::make_shared<RunLog>((options.logs_root / "run.log").string());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "harness: cannot make the logs folder: %s\n", e.what());
+    return kExitBadInput;
+  }
 
   RunReport report = new_report(context, args.jobs);
   // Forked before any thread starts: if this process is killed, it kills what the run started.

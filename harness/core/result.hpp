@@ -38,6 +38,10 @@ struct MemorySample {
   std::int64_t pss_kib = -1;
   std::int64_t uss_kib = -1;
   int processes = 0;  // how many processes the tick covered
+  // User + system CPU time of the tree so far, ms: the live processes' own and their waited-for
+  // children's (/proc/PID/stat), plus what the harness reaped of it. -1: not read.
+  double cpu_ms = -1;
+  int threads = 0;  // of all the processes the tick covered
 };
 
 struct MemoryStats {
@@ -56,6 +60,47 @@ struct MemoryStats {
   std::int64_t final_uss_kib = -1;
   std::vector<MemorySample> samples;
 };
+
+// One process of a worker's tree at one PSS/USS read: a multi-process worker seen process by
+// process.
+struct ProcessRow {
+  int pid = 0;
+  int ppid = 0;
+  std::string name;   // comm (the kernel keeps 15 bytes)
+  std::string argv0;  // of /proc/PID/cmdline, bounded; "" for a kernel-less read (zombie)
+  std::int64_t rss_kib = -1, pss_kib = -1, uss_kib = -1;
+  double cpu_ms = 0;    // its own user + system time so far (not its children's)
+  double cpu_pct = -1;  // of one core since the previous read of the same process; -1: first
+  int threads = 0;
+  // Its live threads' schedstat sums (ns): on a CPU, and runnable but waiting for one.
+  std::uint64_t run_ns = 0, wait_ns = 0;
+};
+
+struct ProcessSnapshot {
+  double t_ms = 0;               // since spawn
+  std::vector<ProcessRow> rows;  // root first, then breadth first
+};
+
+// CPU of an instance's whole tree.
+struct CpuStats {
+  // Exact at exit: the root's rusage from wait4 (its own time and what it waited for, all the
+  // way down) plus the rusage of every descendant the harness reaped itself (orphans). -1: never
+  // reaped (could not start).
+  double user_s = -1, system_s = -1;
+  double utilisation_pct = -1;       // (user + system) / wall time, % of one core (200: two)
+  double peak_utilisation_pct = -1;  // the busiest kCpuWindowMs of the sample timeline
+  int threads_max = 0;               // the tree's largest thread count in one sample
+  int processes_max = 0;             // the tree's largest process count in one sample
+  // From every thread's /proc/PID/task/TID/schedstat at the PSS/USS reads: time on a CPU and
+  // time runnable but waiting for one, over the span between the first and last read (-1: fewer
+  // than two reads), and their sum over that span: how many threads wanted a CPU, on average.
+  double run_s = -1, wait_s = -1, span_s = -1;
+  double runnable_avg = -1;
+  // Per process: at the PSS/USS read with the largest tree PSS, and at the last read that saw
+  // as many processes as any read did (its rows are the tree at its widest, as late as possible).
+  std::optional<ProcessSnapshot> at_peak, last;
+};
+inline constexpr double kCpuWindowMs = 1000;
 
 // How the instance ended. Exactly one of exit_code / signal is set once the process was reaped;
 // both are empty when it could not be started (then spawn_error says why).
@@ -87,7 +132,9 @@ struct ProcessResult {
   std::vector<std::string> protocol_violations;  // malformed event lines, with line excerpts
   StreamCapture out;
   StreamCapture err;
+  std::string log_file;  // every line it printed, prefixed (logs/ of the report); "" for none
   MemoryStats memory;
+  CpuStats cpu;
 };
 
 std::string signal_name(int sig);  // "SIGKILL"; "SIG42" for unknown numbers
@@ -180,6 +227,17 @@ struct PeakResult {
 };
 
 // One execution of a scenario's instances: the single run, or one matrix point, or one repeat.
+// The CPU the workers of one run wanted, measured from their threads' run-queue waits.
+struct CpuDemand {
+  int cores = 0;               // online CPUs of the host
+  int workers = 0;             // instances measured
+  double wanted_cpus = 0;      // sum of the workers' runnable_avg: CPUs they wanted at once
+  double wait_share = 0;       // of their runnable time, spent waiting for a CPU
+  int threads_per_worker = 0;  // the largest threads_max of them
+  bool oversubscribed = false;
+  std::string message;  // one line with the figures and the likely cause; "" when fine
+};
+
 struct ScenarioRun {
   nlohmann::json params = nlohmann::json::object();  // matrix values of this run: {"instances": 3}
   int repeat = 0;
@@ -190,6 +248,8 @@ struct ScenarioRun {
   // A job stream (scenario `jobs:`): its jobs; `instances` are then the processes that served
   // them (pool workers, restarts included, or one process per spawned attempt).
   std::optional<JobsResult> jobs;
+  // Whether the run's workers wanted more CPUs than the machine has (cpu_demand.hpp).
+  std::optional<CpuDemand> cpu_demand;
 };
 
 struct ScenarioResult {

@@ -5,6 +5,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "harness/core/units.hpp"
 
 namespace harness {
@@ -171,6 +173,20 @@ std::optional<double> YamlReader::number(const YamlEntry& e) {
   std::optional<double> v;
   if (e.value.IsScalar() && is_plain(e.value)) v = to_double(e.value.Scalar());
   if (!v) error(e, "'" + e.path + "' must be a number, got " + describe(e.value));
+  return v;
+}
+
+std::optional<double> YamlReader::percent(const YamlEntry& e, double max) {
+  std::optional<double> v;
+  if (e.value.IsScalar() && is_plain(e.value)) {
+    const std::string& text = e.value.Scalar();
+    if (text.size() > 1 && text.back() == '%') v = to_double(text.substr(0, text.size() - 1));
+  }
+  if (!v || *v < 0 || *v > max) {
+    error(e, fmt::format("'{}' must be a percentage such as 50%, from 0% to {:g}%, got {}", e.path,
+                         max, describe(e.value)));
+    return std::nullopt;
+  }
   return v;
 }
 

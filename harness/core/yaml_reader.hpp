@@ -58,6 +58,8 @@ class YamlReader {
                                                     std::chrono::milliseconds min,
                                                     std::chrono::milliseconds max);
   std::optional<std::int64_t> size(const YamlEntry& e);  // bytes; a bare integer is bytes
+  // A percentage written with its sign ("150%"), in [0, max]; the number without the sign.
+  std::optional<double> percent(const YamlEntry& e, double max);
   // A list of scalars; a single scalar is accepted as a one-entry list when `allow_single`.
   std::optional<std::vector<std::string>> string_list(const YamlEntry& e, bool allow_single);
 

@@ -64,6 +64,7 @@ std::vector<ExpectRow> event_rows();   // protocol events: status, result, error
 std::vector<ExpectRow> stream_rows();  // stdout and stderr: regexes and byte counts
 std::vector<ExpectRow> time_rows();    // wall, ready and kill times
 std::vector<ExpectRow> memory_rows();  // peaks and memory added by loading
+std::vector<ExpectRow> cpu_rows();     // CPU time and utilisation, threads, processes
 std::vector<ExpectRow> output_rows();  // the file each instance writes
 std::vector<ExpectRow> job_rows();     // a job stream's counts, latencies and verdict
 

@@ -12,7 +12,7 @@ const std::vector<ExpectRow>& expectation_table() {
     std::vector<ExpectRow> rows;
     for (auto group :
          {detail::exit_rows, detail::event_rows, detail::stream_rows, detail::time_rows,
-          detail::memory_rows, detail::output_rows, detail::job_rows}) {
+          detail::memory_rows, detail::cpu_rows, detail::output_rows, detail::job_rows}) {
       for (auto& r : group()) rows.push_back(std::move(r));
     }
     std::set<std::string> keys;

@@ -12,6 +12,7 @@
 #include "harness/report/jobs_report.hpp"
 #include "harness/report/json_report.hpp"
 #include "harness/report/metrics.hpp"
+#include "harness/report/process_html.hpp"
 #include "harness/report/report_format.hpp"
 #include "harness/report/report_summary.hpp"
 #include "harness/report/reporter.hpp"
@@ -258,6 +259,17 @@ void write_runs(const ScenarioResult& s, std::ostream& out) {
   shown_note(out, shown, s.runs.size(), "runs");
 }
 
+std::string log_link(const ProcessResult& p) {
+  if (p.log_file.empty()) return "-";
+  return "<a href=\"" + esc(p.log_file) + "\">log</a>";
+}
+
+std::string cpu_cell(const ProcessResult& p) {
+  if (p.cpu.user_s < 0) return "?";
+  return fmt::format("{} ({:.0f} %)", display_seconds(p.cpu.user_s + p.cpu.system_s),
+                     p.cpu.utilisation_pct);
+}
+
 void write_instances(const ScenarioResult& s, std::ostream& out) {
   bool any = false;
   for (const auto& run : s.runs) any = any || !run.instances.empty();
@@ -265,7 +277,8 @@ void write_instances(const ScenarioResult& s, std::ostream& out) {
   out << "<h3>Instances</h3><div class=\"tw\"><table><thead><tr><th>run</th><th>#</th>"
          "<th>pid</th><th>exit</th><th>timed out</th><th>wall</th><th>ready</th>"
          "<th>baseline RSS</th><th>ready RSS</th><th>peak RSS</th><th>peak PSS</th>"
-         "<th>peak USS</th><th>kill</th><th>left over</th></tr></thead><tbody>\n";
+         "<th>peak USS</th><th>CPU</th><th>threads</th><th>kill</th><th>left over</th>"
+         "<th>log</th></tr></thead><tbody>\n";
   std::size_t shown = 0, total = 0;
   for (std::size_t r = 0; r < s.runs.size(); ++r) {
     for (const ProcessResult& p : s.runs[r].instances) {
@@ -281,8 +294,10 @@ void write_instances(const ScenarioResult& s, std::ostream& out) {
           << display_kib(p.memory.ready_rss_kib) << "</td><td class=\"n\">"
           << display_kib(p.memory.peak_rss_kib) << "</td><td class=\"n\">"
           << display_kib(p.memory.peak_pss_kib) << "</td><td class=\"n\">"
-          << display_kib(p.memory.peak_uss_kib) << "</td><td>" << esc(kill)
-          << "</td><td class=\"n\">" << p.leftover_processes << "</td></tr>\n";
+          << display_kib(p.memory.peak_uss_kib) << "</td><td class=\"n\">" << cpu_cell(p)
+          << "</td><td class=\"n\">" << p.cpu.threads_max << "</td><td>" << esc(kill)
+          << "</td><td class=\"n\">" << p.leftover_processes << "</td><td>" << log_link(p)
+          << "</td></tr>\n";
     }
   }
   out << "</tbody></table></div>\n";
@@ -321,11 +336,11 @@ void write_memory(const ScenarioResult& s, std::ostream& out) {
       ++total;
       if (p.memory.samples.empty() || charted >= kMaxMemoryCharts) continue;
       ++charted;
-      charts << memory_chart(run, p);
+      charts << memory_chart(run, p) << cpu_chart(run, p);
     }
   }
   if (charted == 0) return;
-  out << "<h3>Memory over time</h3><div class=\"charts\">" << charts.str() << "</div>\n";
+  out << "<h3>Memory and CPU over time</h3><div class=\"charts\">" << charts.str() << "</div>\n";
   if (charted < total) {
     out << "<p class=\"note\">" << charted << " of " << total
         << " instances charted; all samples are in report.json.</p>\n";
@@ -380,7 +395,15 @@ void write_scenario(const RunReport& r, const ScenarioResult& s, std::size_t i, 
   write_series(s, out);
   write_runs(s, out);
   write_instances(s, out);
+  for (const ScenarioRun& run : s.runs)
+    if (run.cpu_demand && run.cpu_demand->oversubscribed) {
+      const std::string params = format_params(run.params);
+      out << "<p class=\"warn\"><b>CPU oversubscribed</b>"
+          << (params.empty() ? "" : " [" + esc(params) + "]") << ": "
+          << esc(run.cpu_demand->message) << "</p>\n";
+    }
   write_memory(s, out);
+  write_process_trees(s, out);
   write_streams(s, out);
   out << "</section>\n";
 }

@@ -31,6 +31,9 @@ pre{background:var(--alt);border:1px solid var(--line);padding:8px;overflow-x:au
 white-space:pre-wrap;word-break:break-all;max-height:24em}
 details{margin:.3em 0}summary{cursor:pointer;color:var(--muted)}
 .note{color:var(--muted);font-size:.9em}
+.warn{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 10px}
+ul.tree,ul.tree ul{list-style:none;margin:.2em 0;padding-left:1.1em;border-left:1px solid var(--line)}
+ul.tree li{margin:.15em 0}
 @media (max-width:600px){body{padding:8px;font-size:14px}.charts{grid-template-columns:1fr}}
 )css";
 

@@ -71,7 +71,8 @@ json memory(const MemoryStats& m) {
   json samples = json::array();
   for (std::size_t i : downsample_indices(m.samples, kMaxSamplesPerInstance)) {
     const MemorySample& s = m.samples[i];
-    samples.push_back({round_to(s.t_ms, 0.01), s.rss_kib, kib(s.pss_kib), kib(s.uss_kib)});
+    samples.push_back({round_to(s.t_ms, 0.01), s.rss_kib, kib(s.pss_kib), kib(s.uss_kib),
+                       s.cpu_ms < 0 ? json(nullptr) : json(round_to(s.cpu_ms, 0.01)), s.threads});
   }
   json added = nullptr;
   if (auto a = memory_added_kib(m)) added = *a;
@@ -89,6 +90,46 @@ json memory(const MemoryStats& m) {
           {"final_uss_kib", kib(m.final_uss_kib)},
           {"samples_total", m.samples.size()},
           {"samples", std::move(samples)}};
+}
+
+json snapshot(const std::optional<ProcessSnapshot>& snap) {
+  if (!snap) return nullptr;
+  json rows = json::array();
+  for (const ProcessRow& r : snap->rows)
+    rows.push_back({{"pid", r.pid},
+                    {"ppid", r.ppid},
+                    {"name", text(r.name)},
+                    {"argv0", text(r.argv0)},
+                    {"rss_kib", kib(r.rss_kib)},
+                    {"pss_kib", kib(r.pss_kib)},
+                    {"uss_kib", kib(r.uss_kib)},
+                    {"cpu_ms", round_to(r.cpu_ms, 0.01)},
+                    {"cpu_pct", r.cpu_pct < 0 ? json(nullptr) : json(round_to(r.cpu_pct, 0.1))},
+                    {"threads", r.threads}});
+  return {{"t_ms", round_to(snap->t_ms, 0.01)}, {"processes", std::move(rows)}};
+}
+
+json cpu(const CpuStats& c) {
+  auto pct = [](double v) { return v < 0 ? json(nullptr) : json(round_to(v, 0.1)); };
+  auto sec = [](double v) { return v < 0 ? json(nullptr) : json(round_to(v, 1e-6)); };
+  auto schedstat = [&]() -> json {
+    if (c.runnable_avg < 0) return nullptr;
+    return {{"run_s", sec(c.run_s)},
+            {"wait_s", sec(c.wait_s)},
+            {"span_s", sec(c.span_s)},
+            {"runnable_avg", round_to(c.runnable_avg, 0.001)}};
+  };
+  return {{"user_s", sec(c.user_s)},
+          {"system_s", sec(c.system_s)},
+          {"cpu_s", c.user_s < 0 ? json(nullptr) : json(round_to(c.user_s + c.system_s, 1e-6))},
+          {"utilisation_pct", pct(c.utilisation_pct)},
+          {"peak_utilisation_pct", pct(c.peak_utilisation_pct)},
+          {"window_ms", kCpuWindowMs},
+          {"threads_max", c.threads_max},
+          {"processes_max", c.processes_max},
+          {"schedstat", schedstat()},
+          {"at_peak", snapshot(c.at_peak)},
+          {"last", snapshot(c.last)}};
 }
 
 json instance(const ProcessResult& p, std::size_t run_index, const ScenarioRun& run) {
@@ -149,7 +190,9 @@ json instance(const ProcessResult& p, std::size_t run_index, const ScenarioRun& 
       {"protocol_violations", strings(p.protocol_violations)},
       {"stdout", stream(p.out)},
       {"stderr", stream(p.err)},
+      {"log", p.log_file.empty() ? json(nullptr) : text(p.log_file)},
       {"memory", memory(p.memory)},
+      {"cpu", cpu(p.cpu)},
   };
 }
 
@@ -170,6 +213,16 @@ json run_json(const ScenarioRun& run) {
            {"failures", strings(run.failures)},
            {"metrics", to_json(compute_metrics(run))}};
   if (run.jobs) out["jobs"] = jobs_json(*run.jobs);
+  out["cpu_demand"] = nullptr;
+  if (const auto& d = run.cpu_demand) {
+    out["cpu_demand"] = {{"cores", d->cores},
+                         {"workers", d->workers},
+                         {"wanted_cpus", round_to(d->wanted_cpus, 0.01)},
+                         {"wait_share", round_to(d->wait_share, 0.001)},
+                         {"threads_per_worker", d->threads_per_worker},
+                         {"oversubscribed", d->oversubscribed},
+                         {"message", text(d->message)}};
+  }
   return out;
 }
 

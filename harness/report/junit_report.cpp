@@ -16,6 +16,7 @@
 
 #include "harness/core/escape.hpp"
 #include "harness/report/report_format.hpp"
+#include "harness/report/report_summary.hpp"
 #include "harness/report/reporter.hpp"
 
 namespace harness {
@@ -182,6 +183,19 @@ Counts write_testcases(std::ostream& body, const ScenarioResult& s) {
   return c;
 }
 
+// The workers' CPU, over the scenario's judged instances (the Ant schema has properties per
+// suite only): total CPU time, the busiest instance's utilisation, the largest tree.
+void write_cpu_properties(std::ostream& out, const ScenarioResult& s) {
+  const CpuTotals t = cpu_totals(s);
+  if (t.instances == 0) return;
+  write_property(out, "cpu.total_s", decimal(t.cpu_s));
+  write_property(out, "cpu.utilisation_pct.max", fmt::format("{:.1f}", t.utilisation_pct));
+  write_property(out, "cpu.peak_utilisation_pct.max",
+                 fmt::format("{:.1f}", t.peak_utilisation_pct));
+  write_property(out, "threads.max", std::to_string(t.threads_max));
+  write_property(out, "processes.max", std::to_string(t.processes_max));
+}
+
 class JunitReporter final : public Reporter {
  public:
   std::string filename() const override { return "junit.xml"; }
@@ -210,6 +224,7 @@ class JunitReporter final : public Reporter {
       for (const auto& l : s.labels) labels += (labels.empty() ? "" : ",") + l;
       if (!labels.empty()) write_property(out, "labels", labels);
       write_property(out, "harness.version", report.harness_version);
+      write_cpu_properties(out, s);
       out << "    </properties>\n";
       write_testcases(out, s);
       write_tails(out, s, false);

@@ -115,23 +115,97 @@ void write_capacity(const ScenarioResult& s, std::ostream& out) {
   }
 }
 
+// A worker of several processes, seen process by process: the rows at its tree's PSS peak, for
+// the instance with the largest tree (the first judged run's first such instance).
+void write_processes(const ScenarioResult& s, std::ostream& out) {
+  constexpr std::size_t kMaxRows = 50;
+  const ProcessResult* best = nullptr;
+  for (const ScenarioRun& run : s.runs) {
+    if (run.warmup) continue;
+    for (const ProcessResult& p : run.instances)
+      if (p.cpu.at_peak && p.cpu.processes_max > 1 &&
+          (!best || p.cpu.processes_max > best->cpu.processes_max))
+        best = &p;
+  }
+  if (!best) return;
+  const ProcessSnapshot& snap = *best->cpu.at_peak;
+  out << "### " << markdown_cell(s.name) << ": processes of instance " << best->index
+      << " at its PSS peak (" << display_seconds(snap.t_ms / 1000.0) << " after spawn)\n\n";
+  out << "| pid | parent | name | argv[0] | RSS | PSS | USS | CPU | CPU now | threads |\n";
+  out << "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n";
+  for (std::size_t i = 0; i < snap.rows.size() && i < kMaxRows; ++i) {
+    const ProcessRow& r = snap.rows[i];
+    out << "| " << r.pid << " | " << r.ppid << " | " << markdown_cell(r.name) << " | "
+        << markdown_cell(r.argv0) << " | " << display_kib(r.rss_kib) << " | "
+        << display_kib(r.pss_kib) << " | " << display_kib(r.uss_kib) << " | "
+        << display_seconds(r.cpu_ms / 1000.0) << " | "
+        << (r.cpu_pct < 0 ? std::string("-") : fmt::format("{:.0f} %", r.cpu_pct)) << " | "
+        << r.threads << " |\n";
+  }
+  if (snap.rows.size() > kMaxRows)
+    out << "\n"
+        << kMaxRows << " of " << snap.rows.size() << " processes shown; report.json has all.\n";
+  out << "\nCPU is each process's own time so far; CPU now is its share of one core since the "
+         "previous PSS read.\n\n";
+}
+
+// Runs whose workers wanted more CPUs than the machine has (run/cpu_demand.hpp).
+void write_oversubscription(const RunReport& r, std::ostream& out) {
+  bool any = false;
+  for (const ScenarioResult& s : r.scenarios)
+    for (const ScenarioRun& run : s.runs) {
+      if (!run.cpu_demand || !run.cpu_demand->oversubscribed) continue;
+      if (!any) out << "## CPU oversubscribed\n\n";
+      any = true;
+      const std::string params = format_params(run.params);
+      out << "- " << markdown_cell(s.name)
+          << (params.empty() ? "" : " [" + markdown_cell(params) + "]") << ": "
+          << markdown_cell(run.cpu_demand->message) << "\n";
+    }
+  if (any) out << "\n";
+}
+
+// Where each instance's output went (logs/ of the report folder), linked.
+void write_logs(const ScenarioResult& s, std::ostream& out) {
+  constexpr std::size_t kMaxLinks = 20;
+  std::size_t total = 0;
+  std::string links;
+  for (const ScenarioRun& run : s.runs)
+    for (const ProcessResult& p : run.instances) {
+      if (p.log_file.empty() || ++total > kMaxLinks) continue;
+      std::string label = std::to_string(p.index);
+      const std::string params = format_params(run.params);
+      if (!params.empty()) label += " (" + params + ")";
+      links += (links.empty() ? "" : ", ") +
+               fmt::format("[{}]({})", markdown_cell(label), markdown_cell(p.log_file));
+    }
+  if (total == 0) return;
+  out << "Logs of " << markdown_cell(s.name) << ": " << links;
+  if (total > kMaxLinks) out << fmt::format(", and {} more in logs/", total - kMaxLinks);
+  out << "; all workers in time order: [logs/run.log](logs/run.log).\n\n";
+}
+
 class MarkdownReporter final : public Reporter {
  public:
   std::string filename() const override { return "report.md"; }
 
   void write(const RunReport& r, std::ostream& out) const override {
     write_header(r, out);
-    out << "## Scenarios\n\n| scenario | status | key result |\n|---|---|---|\n";
+    out << "## Scenarios\n\n| scenario | status | key result | CPU (user + system) |\n"
+           "|---|---|---|---|\n";
     for (const ScenarioResult& s : r.scenarios) {
       out << "| " << markdown_cell(s.name) << " | " << status_label(s.status) << " | "
-          << markdown_cell(key_result(s, r)) << " |\n";
+          << markdown_cell(key_result(s, r)) << " | " << markdown_cell(cpu_summary(s)) << " |\n";
     }
-    if (r.scenarios.empty()) out << "| (none) | | |\n";
+    if (r.scenarios.empty()) out << "| (none) | | | |\n";
     out << "\n";
+    write_oversubscription(r, out);
     for (const ScenarioResult& s : r.scenarios) {
       write_series(s, out);
       write_capacity(s, out);
+      write_processes(s, out);
       write_jobs_markdown(s, out);
+      write_logs(s, out);
     }
 
     bool any = false;

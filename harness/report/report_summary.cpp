@@ -268,4 +268,34 @@ std::string key_result(const ScenarioResult& s, const RunReport& report) {
   return with_repeats(describe_run(s, report), s);
 }
 
+CpuTotals cpu_totals(const ScenarioResult& s) {
+  CpuTotals t;
+  for (const ScenarioRun& run : s.runs) {
+    if (run.warmup) continue;
+    for (const ProcessResult& p : run.instances) {
+      if (p.cpu.user_s < 0) continue;
+      ++t.instances;
+      t.cpu_s += p.cpu.user_s + p.cpu.system_s;
+      t.utilisation_pct = std::max(t.utilisation_pct, p.cpu.utilisation_pct);
+      t.peak_utilisation_pct = std::max(t.peak_utilisation_pct, p.cpu.peak_utilisation_pct);
+      t.threads_max = std::max(t.threads_max, p.cpu.threads_max);
+      t.processes_max = std::max(t.processes_max, p.cpu.processes_max);
+    }
+  }
+  return t;
+}
+
+std::string cpu_summary(const ScenarioResult& s) {
+  const CpuTotals t = cpu_totals(s);
+  const std::size_t n = t.instances;
+  if (n == 0) return "-";
+  std::string out = n == 1 ? display_seconds(t.cpu_s)
+                           : fmt::format("{} x {} mean", n, display_seconds(t.cpu_s / n));
+  out += fmt::format(", {}{:.0f} % of a core", n == 1 ? "" : "up to ", t.utilisation_pct);
+  if (t.peak_utilisation_pct >= 0) out += fmt::format(" (peak {:.0f} %)", t.peak_utilisation_pct);
+  out += fmt::format(", {} thread{}", t.threads_max, t.threads_max == 1 ? "" : "s");
+  if (t.processes_max > 1) out += fmt::format(" in {} processes", t.processes_max);
+  return out;
+}
+
 }  // namespace harness

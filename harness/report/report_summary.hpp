@@ -24,6 +24,21 @@ const ScenarioRun* representative_run(const ScenarioResult& s);
 
 std::string key_result(const ScenarioResult& s, const RunReport& report);
 
+// The CPU of a scenario's judged instances that were measured (reaped).
+struct CpuTotals {
+  std::size_t instances = 0;
+  double cpu_s = 0;                  // user + system, summed
+  double utilisation_pct = -1;       // the busiest instance's average
+  double peak_utilisation_pct = -1;  // the busiest window of any instance
+  int threads_max = 0, processes_max = 0;
+};
+CpuTotals cpu_totals(const ScenarioResult& s);
+
+// The CPU of a scenario's workers in one cell: "1.84 s, 97 % of a core (peak 100 %), 2 threads"
+// for one instance; over several, the mean CPU time, the busiest instance's utilisation and the
+// largest tree ("3 x 1.84 s mean, up to 97 % ..."). "-" when no instance was measured.
+std::string cpu_summary(const ScenarioResult& s);
+
 struct SeriesPoint {
   std::string label;        // "instances=3"
   std::optional<double> x;  // the varied value when it is one number

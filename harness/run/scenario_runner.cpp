@@ -1,9 +1,14 @@
 #include "harness/run/scenario_runner.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <stop_token>
 #include <system_error>
@@ -17,6 +22,7 @@
 #include "harness/jobs/peak_search.hpp"
 #include "harness/judge/expect.hpp"
 #include "harness/judge/jobs_expect.hpp"
+#include "harness/run/cpu_demand.hpp"
 
 namespace harness {
 namespace fs = std::filesystem;
@@ -272,6 +278,37 @@ ScenarioResult ScenarioRunner::run(const Scenario& scenario, RunProgress* progre
   return result;
 }
 
+namespace {
+
+// The CPU the run's workers wanted (run/cpu_demand.hpp), with the scenario's worker environment
+// over the harness's own.
+void judge_cpu_demand(const Scenario& scenario, ScenarioRun& run) {
+  const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
+  run.cpu_demand = cpu_demand(run.instances, static_cast<int>(cores), [&](const std::string& v) {
+    return scenario.worker.env.count(v) > 0 || std::getenv(v.c_str()) != nullptr;
+  });
+}
+
+}  // namespace
+
+LogTarget ScenarioRunner::log_target(const Scenario& scenario, const fs::path& run_dir,
+                                     const std::string& name) const {
+  LogTarget t;
+  if (options_.logs_root.empty()) return t;
+  const fs::path rel = run_dir.lexically_relative(options_.out_root);
+  const std::string run = run_dir.filename().string();
+  t.tag = scenario.name + (run == "run-1" ? "" : "/" + run) + "#" + name;
+  t.path = (options_.logs_root / rel / ("instance-" + name + ".log")).string();
+  t.run = options_.run_log;
+  return t;
+}
+
+void ScenarioRunner::relative_logs(std::vector<ProcessResult>& processes) const {
+  const fs::path base = options_.logs_root.parent_path();
+  for (ProcessResult& p : processes)
+    if (!p.log_file.empty()) p.log_file = fs::path(p.log_file).lexically_relative(base).string();
+}
+
 ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& point, int repeat,
                                       bool warmup, const fs::path& run_dir, RunProgress* progress) {
   ScenarioRun run;
@@ -293,6 +330,7 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
 
     ProcessSpec spec = process_spec_of(worker, point, options_.tail_bytes);
     spec.start_delay = point.run.stagger * i;
+    spec.log = log_target(scenario, run_dir, std::to_string(i));
     specs.push_back(std::move(spec));
     out_dirs.push_back(out.string());
   }
@@ -304,6 +342,8 @@ ScenarioRun ScenarioRunner::run_point(const Scenario& scenario, const RunPoint& 
   const auto start = Clock::now();
   run.instances = supervisor_.run(specs, &relay);
   run.wall_s = seconds_since(start);
+  relative_logs(run.instances);
+  judge_cpu_demand(scenario, run);
   for (std::size_t i = 0; i < run.instances.size(); ++i) run.instances[i].out_dir = out_dirs[i];
   run.failures = evaluate(scenario.expect, run);
   return run;
@@ -318,6 +358,28 @@ ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& p
     plan.spec.arrival.rate = *rate;
     plan.spec.arrival.peak.reset();
   }
+  if (!options_.logs_root.empty()) {
+    // A log per process: per attempt of a spawned job, per start of a pool slot.
+    auto starts = std::make_shared<std::map<int, int>>();
+    plan.spawn_process = [this, &scenario, run_dir, make = plan.spawn_process](const JobRecord& j) {
+      ProcessSpec ps = make(j);
+      const std::string name = "job" + std::to_string(j.id);
+      ps.log = log_target(scenario, run_dir, name);
+      ps.log.path = (fs::path(ps.log.path).parent_path() /
+                     ("job-" + std::to_string(j.id) + "-" + std::to_string(j.attempts) + ".log"))
+                        .string();
+      return ps;
+    };
+    plan.pool_process = [this, &scenario, run_dir, starts, make = plan.pool_process](int slot) {
+      ProcessSpec ps = make(slot);
+      const int start = ++(*starts)[slot];
+      ps.log = log_target(scenario, run_dir, "w" + std::to_string(slot));
+      ps.log.path = (fs::path(ps.log.path).parent_path() /
+                     ("worker-" + std::to_string(slot) + "-" + std::to_string(start) + ".log"))
+                        .string();
+      return ps;
+    };
+  }
   if (progress) {
     progress->run_started(scenario, point.params, run.repeat, run.warmup, plan.spec.workers);
   }
@@ -325,6 +387,8 @@ ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& p
   JobStreamOutcome out = run_job_stream(supervisor_, plan, &relay);
   run.wall_s = out.wall_s;
   run.instances = std::move(out.processes);
+  relative_logs(run.instances);
+  judge_cpu_demand(scenario, run);
   for (auto& p : run.instances) p.out_dir = run_dir.string();
   VerdictRules rules;
   rules.min_jobs = static_cast<std::size_t>(plan.spec.min_jobs);

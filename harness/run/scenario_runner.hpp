@@ -24,6 +24,11 @@ struct RunnerOptions {
   std::filesystem::path out_root;  // ${OUT} = out_root/<scenario>/<run>/instance-<i>
   Variables vars;                  // WORKERS, MODELS, FIXTURES and --var overrides
   std::size_t tail_bytes = 64 * 1024;
+  // Output logs (supervise/output_log.hpp): logs_root/<scenario>/<run>/instance-<i>.log (job
+  // streams: job-<id>-<attempt>.log, worker-<slot>-<start>.log) and the merged run log. Empty
+  // logs_root: no logs. ProcessResult::log_file is then relative to logs_root's parent.
+  std::filesystem::path logs_root;
+  std::shared_ptr<RunLog> run_log;
 };
 
 // What the runner tells a progress display; called on the thread that runs the scenario. With
@@ -61,6 +66,13 @@ class ScenarioRunner {
   void run_peak_search(const Scenario& scenario, const RunPoint& point,
                        const std::filesystem::path& scenario_dir, int& ordinal,
                        ScenarioResult& result, RunProgress* progress);
+
+  // Where the process `name` of the run in run_dir logs to, tagged "scenario#name" (the first
+  // run) or "scenario/run-2-...#name"; no target without logs_root.
+  LogTarget log_target(const Scenario& scenario, const std::filesystem::path& run_dir,
+                       const std::string& name) const;
+  // log_file made relative to the report folder.
+  void relative_logs(std::vector<ProcessResult>& processes) const;
 
   Supervisor& supervisor_;
   RunnerOptions options_;

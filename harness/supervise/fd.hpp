@@ -3,6 +3,7 @@
 // descriptor, and pidfds (a handle on a process that, unlike its pid number, is never reused).
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,11 +47,16 @@ inline int pidfd_send(int pidfd, int sig) {
 }
 
 // Reaps the process behind `pidfd` if it is a dead child of ours; waiting by pid number could
-// reap an unrelated child that got the number after this one was reaped elsewhere.
-inline void reap_pidfd(int pidfd) {
+// reap an unrelated child that got the number after this one was reaped elsewhere. True when it
+// was reaped here; then `ru` (when given) holds its rusage, its own and its waited-for
+// children's. The raw waitid syscall returns that rusage; glibc's waitid() does not pass it.
+inline bool reap_pidfd(int pidfd, rusage* ru = nullptr) {
   constexpr int kPidfdIdType = 3;  // P_PIDFD (Linux 5.4); glibc 2.36's <sys/wait.h> lacks it
   siginfo_t info{};
-  ::waitid(static_cast<idtype_t>(kPidfdIdType), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
+  rusage local{};
+  const long r =
+      ::syscall(SYS_waitid, kPidfdIdType, pidfd, &info, WEXITED | WNOHANG, ru ? ru : &local);
+  return r == 0 && info.si_pid != 0;
 }
 
 }  // namespace harness

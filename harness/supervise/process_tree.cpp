@@ -93,11 +93,24 @@ void ProcessTree::track(int pid) {
   procs_.emplace(pid, std::move(p));
 }
 
+namespace {
+double tv_ms(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
+}
+}  // namespace
+
 void ProcessTree::died(Proc& p) {
   if (p.dead) return;
   p.dead = true;
-  if (p.watch) reap_pidfd(p.fd());
+  if (p.watch) reap(p);
   if (on_death_) on_death_();
+}
+
+void ProcessTree::reap(Proc& p) {
+  rusage ru{};
+  if (!reap_pidfd(p.fd(), &ru)) return;  // not ours to reap: its parent in the tree was
+  reaped_user_ms_ += tv_ms(ru.ru_utime);
+  reaped_system_ms_ += tv_ms(ru.ru_stime);
 }
 
 bool ProcessTree::still_ours(int pid) const {
@@ -168,7 +181,12 @@ bool ProcessTree::poll() {
     if (st.start_time == p->start_time && st.state != 'Z') continue;  // still running
     p->dead = true;
     any = true;
-    if (st.start_time == p->start_time && st.ppid == ::getpid()) ::waitpid(pid, nullptr, WNOHANG);
+    rusage ru{};
+    if (st.start_time == p->start_time && st.ppid == ::getpid() &&
+        ::wait4(pid, nullptr, WNOHANG, &ru) == pid) {
+      reaped_user_ms_ += tv_ms(ru.ru_utime);
+      reaped_system_ms_ += tv_ms(ru.ru_stime);
+    }
   }
   if (any && on_death_) on_death_();
   return any;
@@ -189,7 +207,7 @@ bool ProcessTree::all_dead() const {
 void ProcessTree::close() {
   for (auto& [pid, p] : procs_) {
     if (!p->watch) continue;
-    reap_pidfd(p->fd());
+    reap(*p);
     error_code ignored;
     p->watch->close(ignored);
     p->watch.reset();
@@ -215,19 +233,12 @@ ProcStat proc_stat(int pid) {
   ProcStat out;
   std::string s;
   if (!read_proc_file(("/proc/" + std::to_string(pid) + "/stat").c_str(), s)) return out;
-  // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses, so start after the
-  // last ')'. starttime is field 22, the 20th after the comm.
-  const auto close = s.rfind(')');
-  if (close == std::string::npos || close + 2 >= s.size()) return out;
-  const char* p = s.c_str() + close + 2;
-  out.state = *p;
-  for (int field = 1; field <= 19 && *p; ++field) {
-    while (*p && *p != ' ') ++p;
-    while (*p == ' ') ++p;
-    if (field == 1) out.ppid = static_cast<int>(std::strtol(p, nullptr, 10));
-    if (field == 2) out.pgrp = static_cast<int>(std::strtol(p, nullptr, 10));
-    if (field == 19) out.start_time = std::strtoull(p, nullptr, 10);
-  }
+  const ProcStatLine line = parse_proc_stat(s);
+  if (!line.ok) return out;
+  out.state = line.state;
+  out.ppid = line.ppid;
+  out.pgrp = line.pgrp;
+  out.start_time = line.start_time;
   return out;
 }
 

@@ -45,6 +45,10 @@ class ProcessTree {
   bool has_fdless() const;
   bool all_dead() const;
   std::size_t size() const { return procs_.size(); }
+  // User and system CPU, ms, of the descendants the harness reaped itself (orphans reparented to
+  // it), their waited-for children included: what the root's rusage does not hold.
+  double reaped_user_ms() const { return reaped_user_ms_; }
+  double reaped_system_ms() const { return reaped_system_ms_; }
   // Reaps what was reparented to us and stops watching (before the loop goes away).
   void close();
 
@@ -54,12 +58,14 @@ class ProcessTree {
   bool still_ours(int pid) const;
   bool same_live(const Proc& p) const;
   void died(Proc& p);
+  void reap(Proc& p);
 
   boost::asio::io_context& ioc_;
   std::string token_;
   std::function<void()> on_death_;
   int root_ = -1;
   std::map<int, std::unique_ptr<Proc>> procs_;  // descendants ever seen, root excluded
+  double reaped_user_ms_ = 0, reaped_system_ms_ = 0;
 };
 
 // The fields of /proc/PID/stat the tree needs; state 0 when the process is gone.

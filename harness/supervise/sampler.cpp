@@ -171,6 +171,56 @@ std::int64_t parse_statm_rss_kib(std::string_view text, std::int64_t page_kib) {
   return pages < 0 ? -1 : pages * page_kib;
 }
 
+ProcStatLine parse_proc_stat(std::string_view text) {
+  ProcStatLine out;
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+  // cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...: the comm may
+  // hold spaces and parentheses, so the fields start after the last ')'.
+  const auto open = text.find('(');
+  const auto close = text.rfind(')');
+  if (open == std::string_view::npos || close == std::string_view::npos || close < open) return out;
+  out.comm = std::string(text.substr(open + 1, close - open - 1));
+  std::string_view rest = text.substr(close + 1);
+  // Fields 4..24 (1-based, as proc(5) numbers them; field 3, the state, is a char). Field 25,
+  // rsslim, is often 2^64-1 and is not read.
+  std::int64_t v[21] = {};
+  std::size_t at = rest.find_first_not_of(' ');
+  if (at == std::string_view::npos) return out;
+  out.state = rest[at];
+  at = rest.find(' ', at);
+  for (int i = 0; i < 21; ++i) {
+    if (at == std::string_view::npos) return out;
+    at = rest.find_first_not_of(' ', at);
+    if (at == std::string_view::npos) return out;
+    const std::size_t end = std::min(rest.find_first_of(" \n", at), rest.size());
+    const char* b = rest.data() + at;
+    auto [p, ec] = std::from_chars(b, rest.data() + end, v[i]);
+    if (ec != std::errc() || p != rest.data() + end) return out;
+    at = end;
+  }
+  auto u = [](std::int64_t x) { return x < 0 ? std::uint64_t{0} : static_cast<std::uint64_t>(x); };
+  out.ppid = static_cast<int>(v[0]);
+  out.pgrp = static_cast<int>(v[1]);
+  out.utime = u(v[10]);
+  out.stime = u(v[11]);
+  out.cutime = u(v[12]);
+  out.cstime = u(v[13]);
+  out.threads = static_cast<int>(v[16]);
+  out.start_time = u(v[18]);
+  out.rss_pages = v[20];
+  out.ok = true;
+  return out;
+}
+
+bool parse_schedstat(std::string_view text, std::uint64_t& run_ns, std::uint64_t& wait_ns) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  auto [a, ec1] = std::from_chars(p, end, run_ns);
+  if (ec1 != std::errc() || a == end || *a != ' ') return false;
+  auto [b, ec2] = std::from_chars(a + 1, end, wait_ns);
+  return ec2 == std::errc() && b != a + 1 && (b == end || *b == ' ' || *b == '\n');
+}
+
 SmapsPacer::SmapsPacer(double budget, double min_interval_ms)
     : budget_(budget), min_interval_ms_(min_interval_ms) {}
 
@@ -183,29 +233,30 @@ struct MemorySampler::Impl {
   RssSource source;
   std::int64_t page_kib = ::sysconf(_SC_PAGESIZE) / 1024;
 
-  // statm fds kept open across ticks: a pread on an open /proc file skips the path walk and
-  // the libproc2 bookkeeping (~1.5 us against ~40 us, see the header). The fd pins the task,
-  // not the pid number, so a reused pid reads as gone and is reopened by path.
+  // stat (or statm) fds kept open across ticks: a pread on an open /proc file skips the path
+  // walk and the libproc2 bookkeeping (~1.5 us against ~40 us, see the header). The fd pins the
+  // task, not the pid number, so a reused pid reads as gone and is reopened by path.
   struct Open {
     int fd = -1;
     std::uint64_t tick = 0;
   };
-  std::unordered_map<int, Open> statm;
+  std::unordered_map<int, Open> kept;
   std::uint64_t tick = 0;
   double last_smaps_cpu_ms = 0;
+  double ms_per_tick = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
 
   // Two libproc2 contexts, because the item list decides which /proc files a select reads:
-  // `rss` reads status, `smaps` adds smaps_rollup (the page-table walk).
+  // `rss` reads status, `smaps` only smaps_rollup (the page-table walk; RSS comes from stat).
   pids_info* rss = nullptr;
   pids_info* smaps = nullptr;
   enum RssItem { kRssPid, kRssRss };
-  enum SmapsItem { kSmPid, kSmRss, kSmPss, kSmUss };
+  enum SmapsItem { kSmPid, kSmPss, kSmUss };
 
   explicit Impl(RssSource s) : source(s) {
     pids_item rss_items[] = {PIDS_ID_PID, PIDS_VM_RSS};
-    pids_item smaps_items[] = {PIDS_ID_PID, PIDS_VM_RSS, PIDS_SMAP_PSS, PIDS_SMAP_PRV_TOTAL};
+    pids_item smaps_items[] = {PIDS_ID_PID, PIDS_SMAP_PSS, PIDS_SMAP_PRV_TOTAL};
     int rc = procps_pids_new(&rss, rss_items, 2);
-    if (rc >= 0) rc = procps_pids_new(&smaps, smaps_items, 4);
+    if (rc >= 0) rc = procps_pids_new(&smaps, smaps_items, 3);
     if (rc < 0) {
       release();
       throw std::system_error(-rc, std::generic_category(),
@@ -217,64 +268,151 @@ struct MemorySampler::Impl {
   void release() noexcept {
     if (rss != nullptr) procps_pids_unref(&rss);
     if (smaps != nullptr) procps_pids_unref(&smaps);
-    for (auto& [pid, open] : statm) ::close(open.fd);
-    statm.clear();
+    for (auto& [pid, open] : kept) ::close(open.fd);
+    kept.clear();
   }
 
-  // RSS of one process from its statm, -1 when it is gone.
-  std::int64_t statm_rss_kib(int pid) {
-    char buf[256];
-    auto it = statm.find(pid);
+  // Reads /proc/PID/<file> (stat or statm) through its kept fd into buf; the length, or 0 when
+  // the process is gone.
+  std::size_t read_kept(int pid, const char* file, char* buf, std::size_t cap) {
+    auto it = kept.find(pid);
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (it == statm.end()) {
+      if (it == kept.end()) {
         char path[48];
-        std::snprintf(path, sizeof path, "/proc/%d/statm", pid);
+        std::snprintf(path, sizeof path, "/proc/%d/%s", pid, file);
         int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return -1;
-        if (statm.size() >= kMaxKeptFds) {
+        if (fd < 0) return 0;
+        if (kept.size() >= kMaxKeptFds) {
           // A tree of hundreds of processes must not eat the fds the supervisor needs: past
           // the bound, read by path and close at once.
-          const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+          const ssize_t n = ::pread(fd, buf, cap, 0);
           ::close(fd);
-          if (n <= 0) return -1;
-          return parse_statm_rss_kib(std::string_view(buf, static_cast<std::size_t>(n)), page_kib);
+          return n > 0 ? static_cast<std::size_t>(n) : 0;
         }
-        it = statm.emplace(pid, Open{fd, tick}).first;
+        it = kept.emplace(pid, Open{fd, tick}).first;
       }
       it->second.tick = tick;
-      ssize_t n = ::pread(it->second.fd, buf, sizeof buf - 1, 0);
-      if (n > 0)
-        return parse_statm_rss_kib(std::string_view(buf, static_cast<std::size_t>(n)), page_kib);
+      const ssize_t n = ::pread(it->second.fd, buf, cap, 0);
+      if (n > 0) return static_cast<std::size_t>(n);
       // The task behind the fd has exited (ESRCH or empty): a live process may now hold the
       // pid, so open it once more by path.
       ::close(it->second.fd);
-      statm.erase(it);
-      it = statm.end();
+      kept.erase(it);
+      it = kept.end();
     }
-    return -1;
+    return 0;
   }
 
-  void sample_statm(const std::vector<int>& pids, MemorySample& s) {
+  void sample_kept(const std::vector<int>& pids, MemorySample& s, std::vector<ProcessRow>* rows) {
     ++tick;
+    const bool stat = source == RssSource::stat;
+    std::uint64_t cpu_ticks = 0;
+    char buf[1024];
     for (int pid : pids) {
-      std::int64_t kib = pid > 0 ? statm_rss_kib(pid) : -1;
-      if (kib < 0) continue;  // vanished since the tree walk
-      s.rss_kib += kib;
+      if (pid <= 0) continue;
+      const std::size_t n = read_kept(pid, stat ? "stat" : "statm", buf, sizeof buf);
+      const std::string_view text(buf, n);
+      if (!stat) {
+        const std::int64_t kib = n > 0 ? parse_statm_rss_kib(text, page_kib) : -1;
+        if (kib < 0) continue;  // vanished since the tree walk
+        s.rss_kib += kib;
+        ++s.processes;
+        continue;
+      }
+      const ProcStatLine st = n > 0 ? parse_proc_stat(text) : ProcStatLine{};
+      if (!st.ok || st.rss_pages < 0) continue;
+      s.rss_kib += st.rss_pages * page_kib;
+      cpu_ticks += st.utime + st.stime + st.cutime + st.cstime;
+      s.threads += st.threads;
       ++s.processes;
+      if (rows) {
+        ProcessRow r;
+        r.pid = pid;
+        r.ppid = st.ppid;
+        r.name = st.comm;
+        r.argv0 = argv0_of(pid);
+        r.rss_kib = st.rss_pages * page_kib;
+        r.cpu_ms = static_cast<double>(st.utime + st.stime) * ms_per_tick;
+        r.threads = st.threads;
+        add_thread_schedstat(pid, r);
+        rows->push_back(std::move(r));
+      }
     }
+    if (stat) s.cpu_ms = static_cast<double>(cpu_ticks) * ms_per_tick;
     // Drop fds of processes that left the tree, so they are not held open forever.
-    for (auto it = statm.begin(); it != statm.end();) {
+    for (auto it = kept.begin(); it != kept.end();) {
       if (it->second.tick != tick) {
         ::close(it->second.fd);
-        it = statm.erase(it);
+        it = kept.erase(it);
       } else {
         ++it;
       }
     }
   }
 
-  void sample_libproc2(const std::vector<int>& pids, bool with_smaps, MemorySample& s) {
-    pids_info* info = with_smaps ? smaps : rss;
+  // The schedstat sums of every live thread of `pid` into the row.
+  static void add_thread_schedstat(int pid, ProcessRow& r) {
+    char path[48];
+    std::snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR* dir = ::opendir(path);
+    if (dir == nullptr) return;
+    std::string text;
+    while (dirent* ent = ::readdir(dir)) {
+      if (ent->d_name[0] < '0' || ent->d_name[0] > '9') continue;
+      char file[sizeof ent->d_name + 16];
+      std::snprintf(file, sizeof file, "%s/schedstat", ent->d_name);
+      std::uint64_t run = 0, wait = 0;
+      if (read_proc_file(file, text, ::dirfd(dir)) && parse_schedstat(text, run, wait)) {
+        r.run_ns += run;
+        r.wait_ns += wait;
+      }
+    }
+    ::closedir(dir);
+  }
+
+  // argv[0] of a process, at most 256 bytes, "" when unreadable (gone, or a zombie).
+  static std::string argv0_of(int pid) {
+    char path[48];
+    std::snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+    std::string text;
+    if (!read_proc_file(path, text)) return {};
+    text.resize(std::min<std::size_t>(text.find('\0'), 256));
+    return text;
+  }
+
+  // RSS alone through libproc2 (status), the comparison path of RssSource::libproc2.
+  void sample_libproc2_rss(const std::vector<int>& pids, MemorySample& s) {
+    select(rss, pids, "cannot read /proc/PID/status of the sampled processes (procps_pids_select)",
+           [&](pids_stack* st) {
+             s.rss_kib += static_cast<std::int64_t>(PIDS_VAL(kRssRss, ul_int, st, rss));
+             ++s.processes;
+           });
+  }
+
+  // PSS and USS of `pids` from smaps_rollup, added to the sample and to the rows of their pids.
+  void sample_smaps(const std::vector<int>& pids, MemorySample& s, std::vector<ProcessRow>* rows) {
+    s.pss_kib = 0;
+    s.uss_kib = 0;
+    std::unordered_map<int, ProcessRow*> by_pid;
+    if (rows)
+      for (ProcessRow& r : *rows) by_pid.emplace(r.pid, &r);
+    select(smaps, pids,
+           "cannot read /proc/PID/smaps_rollup of the sampled processes (procps_pids_select)",
+           [&](pids_stack* st) {
+             const auto pss = static_cast<std::int64_t>(PIDS_VAL(kSmPss, ul_int, st, smaps));
+             const auto uss = static_cast<std::int64_t>(PIDS_VAL(kSmUss, ul_int, st, smaps));
+             s.pss_kib += pss;
+             s.uss_kib += uss;
+             const int pid = PIDS_VAL(kSmPid, s_int, st, smaps);
+             if (auto it = by_pid.find(pid); it != by_pid.end()) {
+               it->second->pss_kib = pss;
+               it->second->uss_kib = uss;
+             }
+           });
+  }
+
+  template <class OnStack>
+  void select(pids_info* info, const std::vector<int>& pids, const char* what, OnStack on_stack) {
     // libproc2 selects at most 255 ids per call (FILL_ID_MAX).
     constexpr std::size_t kChunk = 255;
     std::vector<unsigned> ids;
@@ -283,25 +421,9 @@ struct MemorySampler::Impl {
       ids.assign(pids.begin() + static_cast<std::ptrdiff_t>(off),
                  pids.begin() + static_cast<std::ptrdiff_t>(off + n));
       pids_fetch* got = procps_pids_select(info, ids.data(), static_cast<int>(n), PIDS_SELECT_PID);
-      if (got == nullptr) {
-        throw std::system_error(errno, std::generic_category(),
-                                with_smaps ? "cannot read /proc/PID/smaps_rollup of the sampled "
-                                             "processes (procps_pids_select)"
-                                           : "cannot read /proc/PID/status of the sampled "
-                                             "processes (procps_pids_select)");
-      }
+      if (got == nullptr) throw std::system_error(errno, std::generic_category(), what);
       // Pids that vanished since the tree walk are simply absent from the result.
-      for (int k = 0; k < got->counts->total; ++k) {
-        pids_stack* st = got->stacks[k];
-        ++s.processes;
-        if (with_smaps) {
-          s.rss_kib += static_cast<std::int64_t>(PIDS_VAL(kSmRss, ul_int, st, info));
-          s.pss_kib += static_cast<std::int64_t>(PIDS_VAL(kSmPss, ul_int, st, info));
-          s.uss_kib += static_cast<std::int64_t>(PIDS_VAL(kSmUss, ul_int, st, info));
-        } else {
-          s.rss_kib += static_cast<std::int64_t>(PIDS_VAL(kRssRss, ul_int, st, info));
-        }
-      }
+      for (int k = 0; k < got->counts->total; ++k) on_stack(got->stacks[k]);
     }
   }
 };
@@ -313,18 +435,17 @@ double MemorySampler::last_smaps_cpu_ms() const {
   return impl_->last_smaps_cpu_ms;
 }
 
-MemorySample MemorySampler::sample(const std::vector<int>& pids, bool with_smaps) {
+MemorySample MemorySampler::sample(const std::vector<int>& pids, bool with_smaps,
+                                   std::vector<ProcessRow>* rows) {
   MemorySample s;
+  if (impl_->source == RssSource::libproc2)
+    impl_->sample_libproc2_rss(pids, s);
+  else
+    impl_->sample_kept(pids, s, rows);
   if (with_smaps) {
-    s.pss_kib = 0;
-    s.uss_kib = 0;
     double start = thread_cpu_ms();
-    impl_->sample_libproc2(pids, true, s);
+    impl_->sample_smaps(pids, s, rows);
     impl_->last_smaps_cpu_ms = thread_cpu_ms() - start;
-  } else if (impl_->source == RssSource::statm) {
-    impl_->sample_statm(pids, s);
-  } else {
-    impl_->sample_libproc2(pids, false, s);
   }
   return s;
 }

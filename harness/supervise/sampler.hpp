@@ -65,23 +65,49 @@ std::vector<int> parse_children(std::string_view text);  // "123 456 \n"
 // The resident field (2nd) of /proc/PID/statm, converted from pages.
 std::int64_t parse_statm_rss_kib(std::string_view text, std::int64_t page_kib);
 
-// Where an RSS-only sample reads from. Both give VmRSS; statm keeps one fd per sampled process
-// open between ticks and is ~20x cheaper. libproc2 is kept for comparison and as a fallback.
-enum class RssSource { statm, libproc2 };
+// The fields of one /proc/PID/stat line that the harness uses. Times are in clock ticks
+// (sysconf(_SC_CLK_TCK), 100 a second on Linux); cutime/cstime are what the process's children
+// used once it waited for them. ok is false when the line does not parse.
+struct ProcStatLine {
+  bool ok = false;
+  std::string comm;  // between the first '(' and the last ')': it may hold both
+  char state = 0;
+  int ppid = 0;
+  int pgrp = -1;
+  std::uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
+  int threads = 0;
+  std::uint64_t start_time = 0;  // clock ticks after boot
+  std::int64_t rss_pages = -1;
+};
+ProcStatLine parse_proc_stat(std::string_view text);
+
+// /proc/PID/task/TID/schedstat: "run_ns wait_ns timeslices", time on a CPU and time runnable on
+// a run queue. False when the text is not that.
+bool parse_schedstat(std::string_view text, std::uint64_t& run_ns, std::uint64_t& wait_ns);
+
+// Where a sample without PSS/USS reads from. All give VmRSS. `stat` (the default) keeps one fd
+// per sampled process open on /proc/PID/stat between ticks and also gives CPU time and threads;
+// `statm` is the same for RSS alone; libproc2 is kept for comparison (~20x dearer). Only `stat`
+// fills MemorySample::cpu_ms and threads (the others leave -1 and 0).
+enum class RssSource { stat, statm, libproc2 };
 
 // Samples one tree. Not thread-safe; one per supervising thread. Holds one open fd per process
 // sampled on the last RSS tick (closed when the process leaves the list or the sampler dies).
 class MemorySampler {
  public:
-  explicit MemorySampler(RssSource rss_source = RssSource::statm);
+  explicit MemorySampler(RssSource rss_source = RssSource::stat);
   ~MemorySampler();
   MemorySampler(const MemorySampler&) = delete;
   MemorySampler& operator=(const MemorySampler&) = delete;
 
   // Sums over `pids`; with_smaps adds PSS and USS (expensive, read through libproc2), otherwise
-  // they stay -1. t_ms is left 0 for the caller to stamp. Throws std::system_error only when
-  // libproc2 itself fails (out of memory), never because a process is gone.
-  MemorySample sample(const std::vector<int>& pids, bool with_smaps);
+  // they stay -1. t_ms is left 0 for the caller to stamp. With `rows`, it also gets one row per
+  // process read (its own CPU, not its children's; PSS/USS when with_smaps; argv[0] from
+  // /proc/PID/cmdline and its threads' schedstat, so ask for rows only at the smaps cadence).
+  // Throws std::system_error only when libproc2 itself fails (out of memory), never because a
+  // process is gone.
+  MemorySample sample(const std::vector<int>& pids, bool with_smaps,
+                      std::vector<ProcessRow>* rows = nullptr);
 
   // CPU time (this thread's) that the last with_smaps sample took, for SmapsPacer::record.
   double last_smaps_cpu_ms() const;

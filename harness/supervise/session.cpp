@@ -180,6 +180,7 @@ void Session::Impl::start(Instance& in) {
     return;
   }
   in.phase = Phase::running;
+  if (in.spec.log.enabled()) in.log = std::make_unique<InstanceLog>(in.spec.log);
   in.pid = l.pid;
   in.res.pid = l.pid;
   in.spawn_time = l.spawn_time;
@@ -210,6 +211,7 @@ void Session::Impl::start(Instance& in) {
   // is caught by the next tick, and the tree walk is a third of the sample's cost.
   MemorySample first = sampler->sample({in.pid}, false);
   first.t_ms = ms_between(in.spawn_time, Clock::now());
+  first.cpu_ms = in.cpu.add(first);
   in.memory.add(first, false);
   schedule_sample(in);
   if (sup.cancelled() && !in.stopping) {
@@ -291,6 +293,11 @@ void Session::Impl::on_root_exit(Instance& in) {
     if (WIFEXITED(status)) in.res.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) in.res.signal = WTERMSIG(status);
     in.maxrss_kib = ru.ru_maxrss;  // KiB on Linux
+    auto ms = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) * 1e3 + static_cast<double>(tv.tv_usec) / 1e3;
+    };
+    in.root_user_ms = ms(ru.ru_utime);
+    in.root_system_ms = ms(ru.ru_stime);
   } else {
     in.res.spawn_error =
         "lost track of process " + std::to_string(in.pid) + ": wait4: " + std::strerror(errno);
@@ -359,9 +366,18 @@ void Session::Impl::finish(Instance& in) {
        {&in.start_timer, &in.sample_timer, &in.deadline_timer, &in.stop_timer, &in.drain_timer})
     t->cancel();
   in.capture.finish(in.res);
+  if (in.log) {
+    in.log->finish(in.res.out, in.res.err, ms_between(in.spawn_time, Clock::now()));
+    in.res.log_file = in.log->written_path();
+    in.log.reset();
+  }
   in.events.finish(in.res);
   in.memory.finish(in.maxrss_kib);
   in.res.memory = in.memory.take();
+  const bool reaped = in.root_user_ms >= 0;
+  in.res.cpu = in.cpu.finish(reaped ? in.root_user_ms + in.tree.reaped_user_ms() : -1,
+                             reaped ? in.root_system_ms + in.tree.reaped_system_ms() : -1,
+                             in.res.wall_s, in.res.memory.samples);
   if (in.observer) in.observer->on_exit(in.handle, in.res);
   if (--unfinished == 0) {
     wake.release();

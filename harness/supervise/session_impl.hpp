@@ -17,6 +17,7 @@
 #include <boost/asio/writable_pipe.hpp>
 
 #include "harness/supervise/event_store.hpp"
+#include "harness/supervise/instance_cpu.hpp"
 #include "harness/supervise/instance_memory.hpp"
 #include "harness/supervise/output_capture.hpp"
 #include "harness/supervise/process_tree.hpp"
@@ -55,6 +56,7 @@ struct Instance {
   int pid = -1;
   Clock::time_point spawn_time;
   std::int64_t maxrss_kib = -1;
+  double root_user_ms = -1, root_system_ms = -1;  // the root's rusage from wait4
 
   asio::steady_timer start_timer, deadline_timer, stop_timer, drain_timer, sample_timer;
   asio::readable_pipe out, err;
@@ -65,8 +67,10 @@ struct Instance {
   std::optional<StopSequence> stopping;
 
   OutputCapture capture;
+  std::unique_ptr<InstanceLog> log;  // when the spec asks for one
   EventStore events;
   InstanceMemory memory;
+  InstanceCpu cpu;
   Clock::time_point last_smaps{};
   bool result_sampled = false;  // the first `result` event's sample (with PSS/USS) was taken
 

@@ -29,6 +29,7 @@ void Session::Impl::read_stream(Instance& in, bool is_out) {
         in.capture.add_stdout(data, [&](Event&& ev) { on_event(in, std::move(ev)); });
       else
         in.capture.add_stderr(data);
+      if (in.log) in.log->add(!is_out, data, ms_between(in.spawn_time, Clock::now()));
     }
     if (ec) {
       stream_closed(in, is_out);
@@ -125,8 +126,12 @@ void Session::Impl::schedule_sample(Instance& in) {
 MemorySample Session::Impl::take_sample(Instance& in, bool with_smaps) {
   std::vector<int> pids = in.tree.refresh(in.phase == Phase::running);
   MemorySample s;
-  if (!pids.empty()) s = sampler->sample(pids, with_smaps);
+  std::vector<ProcessRow> rows;
+  if (!pids.empty()) s = sampler->sample(pids, with_smaps, with_smaps ? &rows : nullptr);
   s.t_ms = ms_between(in.spawn_time, Clock::now());
+  if (s.cpu_ms >= 0) s.cpu_ms += in.tree.reaped_user_ms() + in.tree.reaped_system_ms();
+  s.cpu_ms = in.cpu.add(s);
+  if (with_smaps && !rows.empty()) in.cpu.add_rows(s.t_ms, s.pss_kib, std::move(rows));
   if (with_smaps) in.last_smaps = Clock::now();
   in.memory.add(s, with_smaps, with_smaps ? vm_hwm_kib(in.pid) : -1);
   return s;

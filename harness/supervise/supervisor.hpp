@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "harness/core/result.hpp"
+#include "harness/supervise/output_log.hpp"
 #include "harness/supervise/stop_policy.hpp"
 
 namespace boost::asio {
@@ -67,6 +68,7 @@ struct ProcessSpec {
   // core, while RSS every 10 ms (~30 us per process) adds ~0.3 %. 0 disables periodic reads.
   std::chrono::milliseconds smaps_interval{1000};
   std::size_t tail_bytes = 64 * 1024;  // per stream
+  LogTarget log;  // every output line to a log file and the run's log (output_log.hpp); none
 };
 
 // Callbacks on the session's loop thread. A callback may call back into the Session (write a
