@@ -1,24 +1,33 @@
 #pragma once
-// Memory of a worker's process tree, read from /proc.
+// Memory and CPU of a worker's process tree, read from /proc.
 //
 // What reads cost the harness (CPU time, bench/sampler_bench.cpp, medians; measured on a 2-core
 // machine at load 8-10, so read them as upper bounds):
 //   process_tree, 1 process               11-12 us, plus ~11 us per further process
-//   RSS, statm fd kept open (default)     1.3-1.7 us per process
+//   RSS, CPU time and threads, stat fd    ~3.5 us more per process than statm (the kernel sums
+//     kept open (default)                 every thread's times to write stat): a whole tick is
+//                                         10.8-11.5 us for one process, 107-112 us for a tree
+//                                         of ten (statm only: 7.0-8.4 and 78-85 us; medians of
+//                                         3 x 10 repetitions, old and new binaries interleaved,
+//                                         on the idle machine)
+//   RSS, statm fd kept open               1.3-1.7 us per process
 //   RSS, libproc2 PIDS_VM_RSS select      42-52 us per process: on every select libproc2 reads
 //                                         /proc/uptime, reads status twice (once to learn the
 //                                         tgid) and stats /proc/PID
 //   PSS/USS, libproc2 smaps_rollup        84 us for a 1.7 MiB process, 7.9-13.4 ms for a 500 MiB
 //                                         one: the kernel walks the page tables, so the cost
 //                                         grows with resident memory (16-27 us per MiB)
-// So RSS is read every tick: at the default 10 ms, tree walk + statm is 12-15 us per tick, 0.15 %
-// of a core for a one-process worker (1.4 % for a tree of 10). PSS/USS is read adaptively
+//   per-process rows with a PSS/USS read  cmdline and every thread's schedstat: 677 us for a tree
+//                                         of ten small processes (smaps included)
+// So RSS and CPU are read every tick: at the default 10 ms, 0.11 % of a core for a one-process
+// worker (1.1 % for a tree of 10; BM_Tick's core_pct_at_10ms). PSS/USS is read adaptively
 // through SmapsPacer: after a smaps read that took C of CPU, the next comes no sooner than
 // max(250 ms, C / 1 %). Smaps reads thus stay under 1 % of a core whatever the worker's size (a
 // 500 MiB worker gets PSS/USS every 0.8-1.3 s, a small one every 250 ms at 0.03 %), and a
-// one-process worker costs at most ~1.2 % of a core in all. A fixed rate cannot do that: every
-// 250 ms would be 3-5 % of a core at 500 MiB. Callers also read PSS/USS at `ready` and at the
-// end, outside the pacer, so the phase figures never miss them.
+// one-process worker costs at most ~1.2 % of a core in all, a tree of ten small processes
+// ~1.4 %, and a tree of ten large ones up to ~2.1 % (the tree walk is 0.8 % of it). A fixed rate
+// cannot do that: every 250 ms would be 3-5 % of a core at 500 MiB. Callers also read PSS/USS at
+// `ready` and at the end, outside the pacer, so the phase figures never miss them.
 //
 // Processes that exit between the tree walk and the sample are not an error: a sample sums what
 // was still alive and says how many (MemorySample::processes).
