@@ -671,6 +671,16 @@ TEST(cli_run_test, sigint_mid_scenario_leaves_a_valid_partial_report_and_no_proc
   EXPECT_EQ(i.at("timed_out"), false);  // stopped by the interrupt, long before its 60 s
   EXPECT_FALSE(fs::exists(report / "out" / "cli_interrupt_after"));
   EXPECT_NE(child.err().find("interrupted"), std::string::npos) << child.err();
+  // What the worker printed before the interrupt is in its log and in run.log, prefixed.
+  ASSERT_TRUE(i.at("log").is_string()) << i.dump();
+  EXPECT_EQ(i.at("log"), "logs/cli_interrupt_hang/run-1/instance-0.log");
+  const std::string log = read_text(report / i.at("log").get<std::string>());
+  EXPECT_NE(log.find(" out [cli_interrupt_hang#0] {\"event\":\"started\""), std::string::npos)
+      << log;
+  const std::string run_log = read_text(report / "logs" / "run.log");
+  EXPECT_NE(run_log.find(" [cli_interrupt_hang#0] out: {\"event\":\"started\""),
+            std::string::npos)
+      << run_log;
 
   const auto left = left_with(token);  // the worker's tree is gone
   EXPECT_TRUE(left.empty()) << left.front();

@@ -4,7 +4,9 @@
 // hostile one whose worker printed bytes meant to break every format. Numbers are chosen so the
 // expected figures can be worked out by hand (see the comments).
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "harness/core/result.hpp"
 
@@ -51,6 +53,25 @@ inline MemoryStats yolo_memory(double wall_s, double ready_ms) {
     m.samples.push_back(s);
   }
   return m;
+}
+
+struct RowMemory {
+  std::int64_t rss_kib, pss_kib, uss_kib;
+};
+inline ProcessRow process_row(int pid, int ppid, std::string name, std::string argv0, RowMemory m,
+                              double cpu_ms, double cpu_pct, int threads) {
+  ProcessRow r;
+  r.pid = pid;
+  r.ppid = ppid;
+  r.name = std::move(name);
+  r.argv0 = std::move(argv0);
+  r.rss_kib = m.rss_kib;
+  r.pss_kib = m.pss_kib;
+  r.uss_kib = m.uss_kib;
+  r.cpu_ms = cpu_ms;
+  r.cpu_pct = cpu_pct;
+  r.threads = threads;
+  return r;
 }
 
 inline ProcessResult yolo_instance(int index, double wall_s, double fps) {
@@ -112,6 +133,12 @@ inline RunReport seed_report() {
     cpu.peak_utilisation_pct = 100;
     cpu.threads_max = 3;
     cpu.processes_max = 2;
+    // At its PSS peak, 0.9 s after spawn: the worker (2 threads) and a decoder it forked.
+    cpu.at_peak = ProcessSnapshot{
+        900,
+        {process_row(4242, 1, "yolo_worker", "/opt/bin/yolo_worker", {204800, 160000, 150000}, 1100,
+                     95, 2),
+         process_row(4243, 4242, "decoder", "/opt/bin/decoder", {10240, 8192, 6144}, 130, -1, 1)}};
     s.runs.push_back(run);
     r.scenarios.push_back(s);
   }
@@ -142,6 +169,11 @@ inline RunReport seed_report() {
     ScenarioRun run;
     run.wall_s = 1.3;
     run.instances.push_back(yolo_instance(0, 1.25, 8.0));
+    // One process: 230.0 MiB RSS, 195.3 MiB PSS, 175.8 MiB USS at its peak, 2 s of CPU.
+    run.instances.back().cpu.at_peak =
+        ProcessSnapshot{1200,
+                        {process_row(6000, 1, "yolo_worker", "yolo_worker",
+                                     {235520, 200000, 180000}, 2000, 99, 1)}};
     s.runs.push_back(run);
     r.scenarios.push_back(s);
   }

@@ -3,6 +3,9 @@
 // appears inside table cells or list items, through markdown_cell, so it cannot break the layout
 // or send terminal escapes.
 
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "harness/core/escape.hpp"
@@ -117,36 +120,68 @@ void write_capacity(const ScenarioResult& s, std::ostream& out) {
 
 // A worker of several processes, seen process by process: the rows at its tree's PSS peak, for
 // the instance with the largest tree (the first judged run's first such instance).
+// pid | parent | name | argv[0] | RSS | PSS | USS | CPU | CPU now | threads
+void write_process_cells(const ProcessRow& r, std::ostream& out) {
+  out << r.pid << " | " << r.ppid << " | " << markdown_cell(r.name) << " | "
+      << markdown_cell(r.argv0) << " | " << display_kib(r.rss_kib) << " | "
+      << display_kib(r.pss_kib) << " | " << display_kib(r.uss_kib) << " | "
+      << display_seconds(r.cpu_ms / 1000.0) << " | "
+      << (r.cpu_pct < 0 ? std::string("-") : fmt::format("{:.0f} %", r.cpu_pct)) << " | "
+      << r.threads << " |\n";
+}
+
+constexpr const char* kProcessColumns =
+    "pid | parent | name | argv[0] | RSS | PSS | USS | CPU | CPU now | threads |\n";
+constexpr const char* kProcessAlign = "---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n";
+constexpr const char* kProcessNote =
+    "\nCPU is each process's own time so far; CPU now is its share of one core since the "
+    "previous PSS read.\n\n";
+
+// The processes at the PSS peak: of the instance with the most processes when some instance is
+// several, otherwise the one process of each instance (a row per instance).
 void write_processes(const ScenarioResult& s, std::ostream& out) {
   constexpr std::size_t kMaxRows = 50;
   const ProcessResult* best = nullptr;
+  std::vector<std::pair<const ScenarioRun*, const ProcessResult*>> single;
   for (const ScenarioRun& run : s.runs) {
     if (run.warmup) continue;
-    for (const ProcessResult& p : run.instances)
-      if (p.cpu.at_peak && p.cpu.processes_max > 1 &&
-          (!best || p.cpu.processes_max > best->cpu.processes_max))
+    for (const ProcessResult& p : run.instances) {
+      if (!p.cpu.at_peak || p.cpu.at_peak->rows.empty()) continue;
+      single.emplace_back(&run, &p);
+      if (p.cpu.processes_max > 1 && (!best || p.cpu.processes_max > best->cpu.processes_max))
         best = &p;
+    }
   }
-  if (!best) return;
+  if (single.empty()) return;
+  if (!best) {
+    out << "### " << markdown_cell(s.name) << ": the process of each instance at its PSS peak\n\n";
+    out << "| instance | " << kProcessColumns << "|---|" << kProcessAlign;
+    for (std::size_t i = 0; i < single.size() && i < kMaxRows; ++i) {
+      const auto& [run, p] = single[i];
+      std::string who = std::to_string(p->index);
+      const std::string params = format_params(run->params);
+      if (!params.empty()) who += " [" + params + "]";
+      out << "| " << markdown_cell(who) << " | ";
+      write_process_cells(p->cpu.at_peak->rows.front(), out);
+    }
+    if (single.size() > kMaxRows)
+      out << "\n"
+          << kMaxRows << " of " << single.size() << " instances shown; report.json has all.\n";
+    out << kProcessNote;
+    return;
+  }
   const ProcessSnapshot& snap = *best->cpu.at_peak;
   out << "### " << markdown_cell(s.name) << ": processes of instance " << best->index
       << " at its PSS peak (" << display_seconds(snap.t_ms / 1000.0) << " after spawn)\n\n";
-  out << "| pid | parent | name | argv[0] | RSS | PSS | USS | CPU | CPU now | threads |\n";
-  out << "|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n";
+  out << "| " << kProcessColumns << "|" << kProcessAlign;
   for (std::size_t i = 0; i < snap.rows.size() && i < kMaxRows; ++i) {
-    const ProcessRow& r = snap.rows[i];
-    out << "| " << r.pid << " | " << r.ppid << " | " << markdown_cell(r.name) << " | "
-        << markdown_cell(r.argv0) << " | " << display_kib(r.rss_kib) << " | "
-        << display_kib(r.pss_kib) << " | " << display_kib(r.uss_kib) << " | "
-        << display_seconds(r.cpu_ms / 1000.0) << " | "
-        << (r.cpu_pct < 0 ? std::string("-") : fmt::format("{:.0f} %", r.cpu_pct)) << " | "
-        << r.threads << " |\n";
+    out << "| ";
+    write_process_cells(snap.rows[i], out);
   }
   if (snap.rows.size() > kMaxRows)
     out << "\n"
         << kMaxRows << " of " << snap.rows.size() << " processes shown; report.json has all.\n";
-  out << "\nCPU is each process's own time so far; CPU now is its share of one core since the "
-         "previous PSS read.\n\n";
+  out << kProcessNote;
 }
 
 // Runs whose workers wanted more CPUs than the machine has (run/cpu_demand.hpp).
