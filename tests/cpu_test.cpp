@@ -49,6 +49,7 @@ TEST(proc_stat_test, a_busy_compiler_reads_its_user_time_and_resident_pages) {
   EXPECT_EQ(st.utime, 487u);
   EXPECT_EQ(st.stime, 30u);
   EXPECT_EQ(st.cutime, 0u);
+  EXPECT_EQ(st.flags, 4194304u);
   EXPECT_EQ(st.rss_pages, 81133);
 }
 
@@ -66,6 +67,7 @@ TEST(proc_stat_test, a_zombie_has_no_resident_pages) {
   const ProcStatLine st = parse_proc_stat(read_data("stat_zombie.txt"));
   ASSERT_TRUE(st.ok);
   EXPECT_EQ(st.state, 'Z');
+  EXPECT_NE(st.flags & 0x4, 0u);  // PF_EXITING: the sampler gives it no row
   EXPECT_EQ(st.ppid, 3012);
   EXPECT_EQ(st.rss_pages, 0);
 }
@@ -265,10 +267,11 @@ TEST(cpu_process_test, a_busy_worker_uses_about_one_core_while_it_burns) {
   ASSERT_EQ(r.exit_code.value_or(-1), 0) << r.err.tail;
   EXPECT_GE(r.cpu.user_s + r.cpu.system_s, 1.5);
   EXPECT_LE(r.cpu.user_s + r.cpu.system_s, r.wall_s * 1.05 + 0.02);  // one thread: at most a core
-  // Generous: a parallel ctest may share the core, but the busiest second is mostly this worker.
-  EXPECT_GE(r.cpu.peak_utilisation_pct, 50) << "utilisation " << r.cpu.utilisation_pct;
+  // Generous: alone it is near 100 %, but under ctest -j2 beside busy tests it may get a third
+  // of a core (with three busy loops beside it, a 50 % bound on the busiest second failed).
+  EXPECT_GE(r.cpu.peak_utilisation_pct, 30) << "utilisation " << r.cpu.utilisation_pct;
   EXPECT_LE(r.cpu.peak_utilisation_pct, 115);
-  EXPECT_GE(r.cpu.utilisation_pct, 40);
+  EXPECT_GE(r.cpu.utilisation_pct, 25);
   // The timeline carries the CPU: its last sample is near the exact figure.
   ASSERT_FALSE(r.memory.samples.empty());
   EXPECT_GE(r.memory.samples.back().cpu_ms, 1000);
@@ -304,32 +307,53 @@ TEST(cpu_process_test, a_three_process_worker_is_reported_process_by_process) {
   EXPECT_EQ(r.cpu.processes_max, 3);
   // Exact at exit: the root waited for both children, so its rusage holds all three.
   EXPECT_GE(r.cpu.user_s + r.cpu.system_s, (1 + 2 + 3) * 0.2);
-  ASSERT_TRUE(r.cpu.last.has_value());
-  const auto& rows = r.cpu.last->rows;
-  ASSERT_EQ(rows.size(), 3u);
-  EXPECT_EQ(rows[0].pid, r.pid);
-  std::vector<const ProcessRow*> children;
-  for (const ProcessRow& row : rows) {
-    EXPECT_EQ(row.name, "fault_worker");
-    EXPECT_NE(row.argv0.find("fault_worker"), std::string::npos) << row.argv0;
-    if (row.pid != r.pid) {
-      EXPECT_EQ(row.ppid, r.pid);
-      children.push_back(&row);
+  // Each snapshot: the root first, its two children, none of them on its way out (a process
+  // that is exiting has no row, however late the read).
+  auto check_rows = [&](const std::vector<ProcessRow>& rows) {
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0].pid, r.pid);
+    for (const ProcessRow& row : rows) {
+      EXPECT_EQ(row.name, "fault_worker");
+      EXPECT_NE(row.argv0.find("fault_worker"), std::string::npos) << row.argv0;
+      EXPECT_EQ(row.threads, 1);
+      if (row.pid != r.pid) {
+        EXPECT_EQ(row.ppid, r.pid);
+      }
     }
-  }
-  ASSERT_EQ(children.size(), 2u);
-  // The rows tell the processes apart: the child that touched 48 MiB and burnt 600 ms, the one
-  // of 32 MiB and 400 ms, and the root of 16 MiB and 200 ms. The kernel counts CPU in 10 ms ticks.
-  std::vector<const ProcessRow*> by_uss{&rows[0], children[0], children[1]};
-  std::sort(by_uss.begin(), by_uss.end(),
-            [](const ProcessRow* a, const ProcessRow* b) { return a->uss_kib < b->uss_kib; });
-  for (int k = 0; k < 3; ++k) {
+  };
+  // The rows tell the processes apart, sorted by `key`: the root of 16 MiB and 200 ms, the
+  // children of 32 MiB and 400 ms, and of 48 MiB and 600 ms.
+  auto sorted = [](const std::vector<ProcessRow>& rows, auto key) {
+    std::vector<const ProcessRow*> out;
+    for (const ProcessRow& row : rows) out.push_back(&row);
+    std::sort(out.begin(), out.end(),
+              [&](const ProcessRow* a, const ProcessRow* b) { return key(*a) < key(*b); });
+    return out;
+  };
+  // Memory at the largest tree PSS: every process had touched its share by then.
+  ASSERT_TRUE(r.cpu.at_peak.has_value());
+  check_rows(r.cpu.at_peak->rows);
+  const auto by_uss = sorted(r.cpu.at_peak->rows, [](const ProcessRow& p) { return p.uss_kib; });
+  for (std::size_t k = 0; k < by_uss.size(); ++k) {
     SCOPED_TRACE("process with the " + std::to_string(k + 1) + ". smallest USS");
-    EXPECT_GE(by_uss[k]->uss_kib, (k + 1) * 16 * 1024);
-    EXPECT_GE(by_uss[k]->cpu_ms, (k + 1) * 200 - 20);
-    EXPECT_EQ(by_uss[k]->threads, 1);
+    EXPECT_GE(by_uss[k]->uss_kib, static_cast<std::int64_t>(k + 1) * 16 * 1024);
   }
-  EXPECT_EQ(by_uss[0]->pid, r.pid);
+  if (!by_uss.empty()) {
+    EXPECT_EQ(by_uss[0]->pid, r.pid);
+  }
+  // CPU at the last read of the whole tree, in the hold after the work; the kernel counts in
+  // 10 ms ticks.
+  ASSERT_TRUE(r.cpu.last.has_value());
+  check_rows(r.cpu.last->rows);
+  const auto by_cpu = sorted(r.cpu.last->rows, [](const ProcessRow& p) { return p.cpu_ms; });
+  for (std::size_t k = 0; k < by_cpu.size(); ++k) {
+    SCOPED_TRACE("process with the " + std::to_string(k + 1) + ". least CPU");
+    EXPECT_GE(by_cpu[k]->cpu_ms, static_cast<double>(k + 1) * 200 - 20);
+    EXPECT_GE(by_cpu[k]->uss_kib, static_cast<std::int64_t>(k + 1) * 16 * 1024);
+  }
+  if (!by_cpu.empty()) {
+    EXPECT_EQ(by_cpu[0]->pid, r.pid);
+  }
 }
 
 }  // namespace

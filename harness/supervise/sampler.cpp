@@ -201,6 +201,7 @@ ProcStatLine parse_proc_stat(std::string_view text) {
   auto u = [](std::int64_t x) { return x < 0 ? std::uint64_t{0} : static_cast<std::uint64_t>(x); };
   out.ppid = static_cast<int>(v[0]);
   out.pgrp = static_cast<int>(v[1]);
+  out.flags = u(v[5]);
   out.utime = u(v[10]);
   out.stime = u(v[11]);
   out.cutime = u(v[12]);
@@ -325,7 +326,11 @@ struct MemorySampler::Impl {
       cpu_ticks += st.utime + st.stime + st.cutime + st.cstime;
       s.threads += st.threads;
       ++s.processes;
-      if (rows) {
+      // No row for a process on its way out (exiting, or a zombie): its memory is being torn
+      // down, so its cmdline and smaps read as garbage or nothing. Its CPU stays in the sum.
+      constexpr std::uint64_t kPfExiting = 0x4;
+      const bool leaving = st.state == 'Z' || st.state == 'X' || (st.flags & kPfExiting) != 0;
+      if (rows && !leaving) {
         ProcessRow r;
         r.pid = pid;
         r.ppid = st.ppid;

@@ -83,6 +83,7 @@ struct ProcStatLine {
   char state = 0;
   int ppid = 0;
   int pgrp = -1;
+  std::uint64_t flags = 0;  // the kernel's PF_* bits; PF_EXITING (0x4) while it tears down
   std::uint64_t utime = 0, stime = 0, cutime = 0, cstime = 0;
   int threads = 0;
   std::uint64_t start_time = 0;  // clock ticks after boot
