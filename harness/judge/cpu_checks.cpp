@@ -71,12 +71,6 @@ void check_processes_min(const std::int64_t& limit, const Judgement& j) {
                     limit, got, got == 1 ? "" : "es"));
 }
 
-std::optional<std::int64_t> read_kib(ExpectParser& in, const YamlEntry& e) {
-  auto bytes = in.reader.size(e);
-  if (!bytes) return std::nullopt;
-  return (*bytes + 1023) / 1024;
-}
-
 std::string who(const ProcessRow& r) {
   return fmt::format("pid {} ({}{})", r.pid, r.name,
                      r.argv0.empty() || r.argv0 == r.name ? "" : ", " + r.argv0);

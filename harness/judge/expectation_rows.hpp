@@ -4,6 +4,7 @@
 // judgement) judges it. The rows themselves live next to their checks, one file per concept
 // (exit_checks.cpp, event_checks.cpp, ...); expectation_table.cpp puts the groups in order.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,13 @@ ExpectRow row(std::string key, std::string type, std::string passes, Parse parse
     return std::make_shared<const Given<T>>(self, std::move(*value), checker);
   };
   return r;
+}
+
+// A size (`16MiB`) as whole KiB, rounded up: the unit of every memory figure.
+inline std::optional<std::int64_t> read_kib(ExpectParser& in, const YamlEntry& e) {
+  auto bytes = in.reader.size(e);
+  if (!bytes) return std::nullopt;
+  return (*bytes + 1023) / 1024;
 }
 
 // The groups of rows, each in its concept's file, in the order expectation_table() joins them.

@@ -13,12 +13,6 @@ namespace {
 const char* const kPeakPasses = "peak over the worker's process tree (no measurement fails)";
 const char* const kAddedPasses = "RSS at `ready` minus RSS before it: what loading the model added";
 
-std::optional<std::int64_t> read_kib(ExpectParser& in, const YamlEntry& e) {
-  auto bytes = in.reader.size(e);
-  if (!bytes) return std::nullopt;
-  return (*bytes + 1023) / 1024;
-}
-
 // `value` is -1 when it was not measured.
 void check_kib(const char* name, std::int64_t limit, std::int64_t value, bool is_max,
                const Judgement& j) {
