@@ -6,6 +6,9 @@
 #include <cmath>
 #include <numeric>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "harness/jobs/arrival.hpp"
 #include "harness/jobs/job_stats.hpp"
 
@@ -129,9 +132,38 @@ TEST(jobs_stats_test, summary_counts_and_splits_latency) {
   EXPECT_EQ(r.latency.max, 250);  // job 2: scheduled 100, ended 350
   EXPECT_EQ(r.queue_wait.max, 200);
   EXPECT_EQ(r.service.p50, 50);  // nearest rank of {50, 100}
-  // 20 % late: the generator may be the bottleneck, so the run is not VALID.
+  // 1 late in 5: the share's 95 % lower bound is 1 - 0.95^(1/5) = 1.02 %, just over 1 %: the
+  // generator may be the bottleneck, so the run is not VALID.
+  EXPECT_NEAR(r.late_share_low, 1 - std::pow(0.95, 0.2), 1e-9);
   EXPECT_TRUE(r.generator_limited);
   EXPECT_FALSE(r.valid);
+}
+
+// The late share is judged at 95 % confidence: one late job in 80 (1.25 %) is what a machine late
+// 1 time in 100 gives in more than half its runs, so it leaves the run VALID; 3 in 80 do not.
+TEST(jobs_stats_test, late_jobs_void_a_run_only_when_over_one_percent_at_95_percent) {
+  for (const auto& [late, valid] : {std::pair{0, true}, {1, true}, {2, true}, {3, false}}) {
+    JobsResult r;
+    for (int i = 0; i < 80; ++i)
+      r.records.push_back(job(i, "success", 10.0 * i, 10.0 * i + 1, 10.0 * i + 5));
+    for (int i = 0; i < late; ++i) r.records[static_cast<std::size_t>(i)].submitted_ms += 6;
+    r.duration_s = 1;
+    summarise(r, {.late_after_ms = 5});
+    EXPECT_EQ(r.late, static_cast<std::size_t>(late));
+    EXPECT_EQ(r.valid, valid) << late << " late: " << fmt::format("{}", r.invalid_reasons);
+    EXPECT_EQ(r.generator_limited, !valid) << late << " late";
+  }
+}
+
+// The Clopper-Pearson bound against its closed forms: with every trial a hit the lower bound
+// solves p^n = alpha, with one hit 1 - (1 - p)^n = alpha.
+TEST(jobs_stats_test, share_lower_bound_matches_the_closed_forms) {
+  EXPECT_EQ(share_lower_bound(0, 80), 0);
+  EXPECT_NEAR(share_lower_bound(10, 10), std::pow(0.05, 0.1), 1e-9);
+  EXPECT_NEAR(share_lower_bound(1, 80), 1 - std::pow(0.95, 1.0 / 80), 1e-9);
+  // Over 1 % from 3 late jobs in 80 on (3/80 is 3.75 %): the bound is 1.04 %.
+  EXPECT_LT(share_lower_bound(2, 80), 0.01);
+  EXPECT_GT(share_lower_bound(3, 80), 0.01);
 }
 
 TEST(jobs_stats_test, a_tail_without_enough_jobs_is_invalid_and_says_how_many_more) {

@@ -187,6 +187,7 @@ struct JobsResult {
   std::size_t late = 0;  // submitted more than late_after_ms after scheduled
   double late_after_ms = 1;
   double late_share = 0;
+  double late_share_low = 0;  // its lower bound at 95 % confidence, which validity judges
   JobPercentiles latency;     // scheduled -> ended, succeeded jobs
   JobPercentiles queue_wait;  // scheduled -> dispatched (last attempt), succeeded jobs
   JobPercentiles service;     // dispatched -> ended, succeeded jobs
@@ -197,7 +198,7 @@ struct JobsResult {
   std::size_t jobs_needed = 0;     // for that percentile at 99 % confidence
   double harness_cpu_s = 0;        // CPU time of the harness's loop thread during the stream
   double harness_cpu_share = 0;    // of one core over the duration
-  bool generator_limited = false;  // late share over 1 % or the harness near a full core
+  bool generator_limited = false;  // late share over 1 % (at 95 %) or the harness near a full core
   std::vector<JobRecord> records;
 };
 

@@ -26,4 +26,11 @@ std::size_t jobs_needed_for(double percentile, double confidence) {
   return hi;
 }
 
+double share_lower_bound(std::size_t hits, std::size_t trials, double confidence) {
+  if (hits == 0 || trials == 0) return 0;
+  using B = boost::math::binomial_distribution<double>;
+  return B::find_lower_bound_on_p(static_cast<double>(trials), static_cast<double>(hits),
+                                  1.0 - confidence, B::clopper_pearson_exact_interval);
+}
+
 }  // namespace harness

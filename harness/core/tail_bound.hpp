@@ -14,4 +14,10 @@ namespace harness {
 // `confidence`; 0 for p outside (0, 100).
 std::size_t jobs_needed_for(double percentile, double confidence = 0.99);
 
+// The one-sided lower confidence bound of a share seen as `hits` in `trials` (Clopper-Pearson,
+// exact): the true share is at least this with probability `confidence`. 0 when hits is 0.
+// The job statistics call a run's late share over 1 % only when this bound is, so one late job
+// in 80 (1.25 %, well inside a 1 % machine's chance) does not void a run.
+double share_lower_bound(std::size_t hits, std::size_t trials, double confidence = 0.95);
+
 }  // namespace harness

@@ -65,7 +65,8 @@ void summarise(JobsResult& r, const VerdictRules& rules) {
   r.late_share = r.scheduled ? static_cast<double>(r.late) / static_cast<double>(r.scheduled) : 0;
   r.throughput_per_s = r.duration_s > 0 ? static_cast<double>(r.succeeded) / r.duration_s : 0;
   r.harness_cpu_share = r.duration_s > 0 ? r.harness_cpu_s / r.duration_s : 0;
-  r.generator_limited = r.late_share > 0.01 || r.harness_cpu_share > 0.9;
+  r.late_share_low = share_lower_bound(r.late, r.scheduled);
+  r.generator_limited = r.late_share_low > 0.01 || r.harness_cpu_share > 0.9;
 
   r.invalid_reasons.clear();
   r.tail_percentile = rules.tail_percentile;
@@ -84,9 +85,11 @@ void summarise(JobsResult& r, const VerdictRules& rules) {
                     r.duration_s));
   if (r.generator_limited)
     r.invalid_reasons.push_back(fmt::format(
-        "the load generator may be the bottleneck: {:.1f} % of jobs were submitted more than "
-        "{:g} ms late, the harness used {:.0f} % of a core{}",
-        100 * r.late_share, rules.late_after_ms, 100 * r.harness_cpu_share,
+        "the load generator may be the bottleneck: {} of {} jobs ({:.1f} %{}) were submitted "
+        "more than {:g} ms late, the harness used {:.0f} % of a core{}",
+        r.late, r.scheduled, 100 * r.late_share,
+        r.late_share_low > 0.01 ? ", over 1 % at 95 % confidence" : "", rules.late_after_ms,
+        100 * r.harness_cpu_share,
         r.harness_cpu_share > 0.9
             ? ""
             : " (so it was not running when they were due: CPU-bound workers left it no core, or "

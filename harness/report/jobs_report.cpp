@@ -95,6 +95,7 @@ json jobs_json(const JobsResult& r) {
           {"worker_restarts", r.worker_restarts},
           {"late", r.late},
           {"late_share", num(r.late_share, 4)},
+          {"late_share_low", num(r.late_share_low, 4)},
           {"late_after_ms", num(r.late_after_ms)},
           {"latency", percentiles_json(r.latency)},
           {"queue_wait", percentiles_json(r.queue_wait)},

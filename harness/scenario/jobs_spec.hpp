@@ -66,8 +66,8 @@ struct JobsSpec {
   std::chrono::milliseconds timeout{60000};  // per attempt
   RetrySpec retry;
   CancelSpec cancel;
-  // Submitted later than this after its scheduled time, a job is late; more than 1 % late jobs
-  // make the run INVALID (the load generator may be the bottleneck).
+  // Submitted later than this after its scheduled time, a job is late; more than 1 % late jobs (at
+  // 95 % confidence) make the run INVALID (the load generator may be the bottleneck).
   std::chrono::milliseconds late_after{1};
   int min_jobs = 0;                           // fewer: the run is INVALID
   std::chrono::milliseconds min_duration{0};  // shorter: the run is INVALID
