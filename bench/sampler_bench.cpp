@@ -28,9 +28,10 @@ extern char** environ;
 namespace {
 
 // Processes measured by the benchmarks, started once in main and killed at the end.
-int g_small = -1;             // /bin/sleep: a small exec'd process (~1-2 MiB RSS)
-int g_big = -1;               // a fork that has touched 500 MiB of private memory
-std::vector<int> g_tree_ten;  // a root with 9 children: a worker with helper processes
+int g_small = -1;               // /bin/sleep: a small exec'd process (~1-2 MiB RSS)
+int g_big = -1;                 // a fork that has touched 500 MiB of private memory
+std::vector<int> g_tree_ten;    // a root with 9 children: a worker with helper processes
+std::vector<int> g_tree_large;  // the same, each process with 100 MiB of its own
 
 int spawn_sleep() {
   char arg0[] = "sleep";
@@ -63,8 +64,17 @@ int fork_toucher(std::size_t mib) {
   return pid;
 }
 
-// A root whose 9 children are sleepers forked from it, so the tree walk sees 10 processes.
-int fork_tree_of_ten() {
+// A root whose 9 children are sleepers forked from it, so the tree walk sees 10 processes; each
+// touches `mib` MiB of its own.
+void touch(std::size_t mib) {
+  if (mib == 0) return;
+  const std::size_t bytes = mib << 20;
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) ::_exit(1);
+  std::memset(p, 0x5a, bytes);
+}
+
+int fork_tree_of_ten(std::size_t mib = 0) {
   int fds[2];
   if (::pipe(fds) != 0) return -1;
   int pid = ::fork();
@@ -72,9 +82,11 @@ int fork_tree_of_ten() {
     ::close(fds[0]);
     for (int i = 0; i < 9; ++i) {
       if (::fork() == 0) {
+        touch(mib);
         for (;;) ::pause();
       }
     }
+    touch(mib);
     char ok = 1;
     if (::write(fds[1], &ok, 1) != 1) ::_exit(1);
     for (;;) ::pause();
@@ -186,6 +198,43 @@ void BM_Tick(benchmark::State& state) {
 }
 BENCHMARK(BM_Tick)->Arg(1)->Arg(10)->Unit(benchmark::kMicrosecond);
 
+// What sampling one worker costs in all at the defaults, with the session's own pacing: 10 s
+// of 10 ms ticks (virtual time: the iterations run back to back), each walking the tree and
+// reading stat, plus a PSS/USS read with per-process rows whenever SmapsPacer (min interval
+// 1 s, the default smaps_interval) says one is due. core_pct is the CPU all of it took over the
+// 10 s it stands for. Arg: 0 the ten small processes, 1 ten of 100 MiB, 2 one of 500 MiB.
+void BM_PacedSampling(benchmark::State& state) {
+  const int which = static_cast<int>(state.range(0));
+  const int root = which == 0 ? g_tree_ten.front() : which == 1 ? g_tree_large.front() : g_big;
+  state.SetLabel(which == 0 ? "ten small" : which == 1 ? "ten of 100 MiB" : "one of 500 MiB");
+  double cpu_ms = 0, reads = 0, virtual_ms = 0;
+  for (auto _ : state) {
+    harness::MemorySampler sampler;
+    harness::SmapsPacer pacer(1000);
+    std::vector<harness::ProcessRow> rows;
+    for (virtual_ms = 0; virtual_ms < 10000; virtual_ms += 10) {
+      const double t0 = harness::thread_cpu_ms();
+      const bool smaps = pacer.due(virtual_ms);
+      rows.clear();
+      harness::MemorySample s =
+          sampler.sample(harness::process_tree(root), smaps, smaps ? &rows : nullptr);
+      benchmark::DoNotOptimize(s);
+      const double cost = harness::thread_cpu_ms() - t0;
+      cpu_ms += cost;
+      if (smaps) {
+        pacer.record(virtual_ms, cost);
+        ++reads;
+      } else {
+        pacer.tick(cost);
+      }
+    }
+  }
+  const double runs = static_cast<double>(state.iterations());
+  state.counters["core_pct"] = cpu_ms / (runs * virtual_ms) * 100.0;
+  state.counters["smaps_reads_per_10s"] = reads / runs;
+}
+BENCHMARK(BM_PacedSampling)->DenseRange(0, 2)->Iterations(1)->Unit(benchmark::kMillisecond);
+
 void BM_VmHwm(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(harness::vm_hwm_kib(g_big));
 }
@@ -211,8 +260,20 @@ int main(int argc, char** argv) {
   g_big = fork_toucher(500);
   int ten = fork_tree_of_ten();
   if (ten > 0) g_tree_ten = harness::process_tree(ten);
+  int large = fork_tree_of_ten(100);
+  if (large > 0) {
+    // The children touch their memory after the root answered: wait until they have.
+    harness::MemorySampler sampler;
+    for (int i = 0; i < 500; ++i) {
+      g_tree_large = harness::process_tree(large);
+      if (g_tree_large.size() == 10 &&
+          sampler.sample(g_tree_large, false).rss_kib >= 10 * 100 * 1024 * 95 / 100)
+        break;
+      ::usleep(20000);
+    }
+  }
   int rc = 0;
-  if (g_small <= 0 || g_big <= 0 || g_tree_ten.size() != 10) {
+  if (g_small <= 0 || g_big <= 0 || g_tree_ten.size() != 10 || g_tree_large.size() != 10) {
     std::fprintf(stderr, "sampler_bench: cannot start the measured processes (fork/spawn)\n");
     rc = 1;
   } else {
@@ -222,6 +283,8 @@ int main(int argc, char** argv) {
   // The ten-tree's children are not ours: kill them by pid, then reap their root.
   for (std::size_t i = 1; i < g_tree_ten.size(); ++i) ::kill(g_tree_ten[i], SIGKILL);
   stop(ten);
+  for (std::size_t i = 1; i < g_tree_large.size(); ++i) ::kill(g_tree_large[i], SIGKILL);
+  stop(large);
   stop(g_big);
   stop(g_small);
   return rc;

@@ -348,13 +348,29 @@ TEST(MemorySampler, statm_fd_of_an_exited_process_is_not_reused) {
 }
 
 TEST(SmapsPacer, spaces_reads_by_cost_over_budget) {
-  SmapsPacer pacer(0.01, 250);
+  SmapsPacer pacer(250, 0.01, 0.002);
   EXPECT_TRUE(pacer.due(0));  // the first read is due at once
   pacer.record(0, 8.0);       // an 8 ms read at a 1 % budget: next one 800 ms later
   EXPECT_FALSE(pacer.due(799));
   EXPECT_TRUE(pacer.due(800));
   pacer.record(1000, 0.1);  // a cheap read: held to the 250 ms floor
   EXPECT_DOUBLE_EQ(pacer.next_ms(), 1250);
+}
+
+// The ticks between two reads take their share of the budget first: ticks of 0.5 ms every
+// 100 ms are 0.5 % of a core, so of 1.8 % an 8 ms read gets 1.3 %: 8 / 0.013 = 615 ms.
+TEST(SmapsPacer, charges_the_ticks_before_the_reads) {
+  SmapsPacer pacer(250);
+  EXPECT_DOUBLE_EQ(SmapsPacer::kBudget, 0.018);
+  pacer.record(0, 1.0);
+  for (int i = 0; i < 10; ++i) pacer.tick(0.5);
+  pacer.record(1000, 8.0);
+  EXPECT_DOUBLE_EQ(pacer.tick_share(), 0.005);
+  EXPECT_NEAR(pacer.next_ms(), 1000 + 8.0 / 0.013, 1e-9);
+  // Ticks that alone take more than the budget (3 % of a core): reads fall back to the floor.
+  for (int i = 0; i < 10; ++i) pacer.tick(3.0);
+  pacer.record(2000, 4.0);
+  EXPECT_NEAR(pacer.next_ms(), 2000 + 4.0 / SmapsPacer::kFloor, 1e-9);
 }
 
 }  // namespace

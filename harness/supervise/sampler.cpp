@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libproc2/pids.h>
@@ -48,14 +49,13 @@ bool read_proc_file(const char* path, std::string& out, int dirfd) {
   return ok;
 }
 
-namespace {
-
-// CPU time of the calling thread: what a read costs the harness, whatever the machine's load.
 double thread_cpu_ms() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
+
+namespace {
 
 std::int64_t parse_int(std::string_view s) {
   std::int64_t v = -1;
@@ -124,8 +124,29 @@ std::vector<int> process_tree(int root) {
   tree.push_back(root);
   std::unordered_set<int> seen{root};
   std::string text;
+  auto add_children = [&] {
+    for (int pid : parse_children(text)) {
+      if (seen.insert(pid).second) tree.push_back(pid);  // guards against pid reuse cycles
+    }
+  };
   for (std::size_t i = 0; i < tree.size(); ++i) {
     std::snprintf(path, sizeof path, "/proc/%d/task", tree[i]);
+    // The task folder's link count is 2 + its threads: a single-threaded process (most of a
+    // worker's helpers) has one children file, read by its path, which costs a third of listing
+    // the folder. A thread started between the stat and the read is seen on the next walk.
+    struct stat st {};
+    if (::stat(path, &st) != 0) {
+      if (i == 0) return {};
+      continue;
+    }
+    if (st.st_nlink == 3) {
+      std::snprintf(path, sizeof path, "/proc/%d/task/%d/children", tree[i], tree[i]);
+      if (read_proc_file(path, text)) {
+        add_children();
+        continue;
+      }
+      std::snprintf(path, sizeof path, "/proc/%d/task", tree[i]);  // its thread is gone: list
+    }
     DIR* dir = ::opendir(path);
     if (dir == nullptr) {
       // The root decides emptiness; a descendant that exited since its parent listed it is
@@ -138,10 +159,7 @@ std::vector<int> process_tree(int root) {
       if (ent->d_name[0] < '0' || ent->d_name[0] > '9') continue;
       char children[sizeof ent->d_name + 16];
       std::snprintf(children, sizeof children, "%s/children", ent->d_name);
-      if (!read_proc_file(children, text, ::dirfd(dir))) continue;
-      for (int pid : parse_children(text)) {
-        if (seen.insert(pid).second) tree.push_back(pid);  // guards against pid reuse cycles
-      }
+      if (read_proc_file(children, text, ::dirfd(dir))) add_children();
     }
     ::closedir(dir);
   }
@@ -222,11 +240,16 @@ bool parse_schedstat(std::string_view text, std::uint64_t& run_ns, std::uint64_t
   return ec2 == std::errc() && b != a + 1 && (b == end || *b == ' ' || *b == '\n');
 }
 
-SmapsPacer::SmapsPacer(double budget, double min_interval_ms)
-    : budget_(budget), min_interval_ms_(min_interval_ms) {}
+SmapsPacer::SmapsPacer(double min_interval_ms, double budget, double floor)
+    : min_interval_ms_(min_interval_ms), budget_(budget), floor_(floor) {}
 
 void SmapsPacer::record(double now_ms, double cost_ms) {
-  next_ms_ = now_ms + std::max(min_interval_ms_, cost_ms / budget_);
+  if (last_read_ms_ >= 0 && now_ms > last_read_ms_)
+    last_tick_share_ = tick_cost_ms_ / (now_ms - last_read_ms_);
+  tick_cost_ms_ = 0;
+  last_read_ms_ = now_ms;
+  const double left = std::max(budget_ - last_tick_share_, floor_);
+  next_ms_ = now_ms + std::max(min_interval_ms_, cost_ms / left);
 }
 
 struct MemorySampler::Impl {

@@ -1,15 +1,17 @@
 #pragma once
 // Memory and CPU of a worker's process tree, read from /proc.
 //
-// What reads cost the harness (CPU time, bench/sampler_bench.cpp, medians; measured on a 2-core
-// machine at load 8-10, so read them as upper bounds):
-//   process_tree, 1 process               11-12 us, plus ~11 us per further process
+// What reads cost the harness (CPU time, bench/sampler_bench.cpp, medians; the first figures were
+// measured on a 2-core machine at load 8-10, so read them as upper bounds):
+//   process_tree, 1 process               2.6-4.4 us, plus ~3-4 us per further process: a
+//                                         single-threaded process's children file is read by
+//                                         its path, a threaded one's task folder is listed
+//                                         (that was 11-12 us per process for all of them)
 //   RSS, CPU time and threads, stat fd    ~3.5 us more per process than statm (the kernel sums
-//     kept open (default)                 every thread's times to write stat): a whole tick is
-//                                         10.8-11.5 us for one process, 107-112 us for a tree
-//                                         of ten (statm only: 7.0-8.4 and 78-85 us; medians of
-//                                         3 x 10 repetitions, old and new binaries interleaved,
-//                                         on the idle machine)
+//     kept open (default)                 every thread's times to write stat): a whole tick
+//                                         with the tree walk is 4.7-6.8 us for one process,
+//                                         49-69 us for a tree of ten (idle machine, 3 x 5
+//                                         repetitions)
 //   RSS, statm fd kept open               1.3-1.7 us per process
 //   RSS, libproc2 PIDS_VM_RSS select      42-52 us per process: on every select libproc2 reads
 //                                         /proc/uptime, reads status twice (once to learn the
@@ -19,15 +21,16 @@
 //                                         grows with resident memory (16-27 us per MiB)
 //   per-process rows with a PSS/USS read  cmdline and every thread's schedstat: 677 us for a tree
 //                                         of ten small processes (smaps included)
-// So RSS and CPU are read every tick: at the default 10 ms, 0.11 % of a core for a one-process
-// worker (1.1 % for a tree of 10; BM_Tick's core_pct_at_10ms). PSS/USS is read adaptively
-// through SmapsPacer: after a smaps read that took C of CPU, the next comes no sooner than
-// max(250 ms, C / 1 %). Smaps reads thus stay under 1 % of a core whatever the worker's size (a
-// 500 MiB worker gets PSS/USS every 0.8-1.3 s, a small one every 250 ms at 0.03 %), and a
-// one-process worker costs at most ~1.2 % of a core in all, a tree of ten small processes
-// ~1.4 %, and a tree of ten large ones up to ~2.1 % (the tree walk is 0.8 % of it). A fixed rate
-// cannot do that: every 250 ms would be 3-5 % of a core at 500 MiB. Callers also read PSS/USS at
-// `ready` and at the end, outside the pacer, so the phase figures never miss them.
+// So RSS and CPU are read every tick: at the default 10 ms, 0.07 % of a core for a one-process
+// worker (0.5-0.7 % for a tree of ten; BM_Tick's core_pct_at_10ms). PSS/USS is read through
+// SmapsPacer, which keeps the whole sampling of a worker (ticks and smaps reads) under 1.8 % of
+// a core: a read that took C of CPU, after ticks that took a share T, puts the next one
+// max(smaps_interval, C / (1.8 % - T)) later. BM_PacedSampling (10 s of 10 ms ticks, idle
+// machine): ten small processes 0.5-0.9 % of a core, ten of 100 MiB 1.1-1.5 %, one of 500 MiB
+// 0.4 %, each read once a second at the default smaps_interval; a tree whose reads cost more
+// is read less often instead of costing more. A fixed rate cannot do that: every 250 ms would be
+// 3-5 % of a core at 500 MiB. Callers also read PSS/USS at `ready` and at the end, outside the
+// pacer, so the phase figures never miss them.
 //
 // Processes that exit between the tree walk and the sample are not an error: a sample sums what
 // was still alive and says how many (MemorySample::processes).
@@ -127,19 +130,34 @@ class MemorySampler {
   std::unique_ptr<Impl> impl_;
 };
 
-// Decides when the next PSS/USS read is due, so that smaps reads cost at most `budget` of one
-// core: after a read that took cost_ms, the next is due max(min_interval_ms, cost_ms / budget)
-// later. Times are the caller's clock in ms (e.g. since spawn). The first read is due at once.
+// Decides when the next PSS/USS read of one worker is due, so that everything the sampler spends
+// on it (the RSS/CPU tick every sample_interval and the smaps reads) stays under `budget` of one
+// core: after a smaps read that took C ms of CPU, while the ticks since the previous read took a
+// share T of a core, the next read is due max(min_interval_ms, C / max(budget - T, floor))
+// later. So a big worker or a tree of many processes, whose reads cost more, is read less often
+// instead of costing more, and a tree so large that its ticks alone take the budget still gets a
+// PSS read at `floor`. Times are the caller's clock in ms (e.g. since spawn). The first read is
+// due at once; reads the caller takes outside it (at `ready`, at a result) are recorded too.
 class SmapsPacer {
  public:
-  explicit SmapsPacer(double budget = 0.01, double min_interval_ms = 250);
+  explicit SmapsPacer(double min_interval_ms = 250, double budget = kBudget, double floor = kFloor);
+  static constexpr double kBudget = 0.018;  // under the 2 % of a core the sampler may take
+  static constexpr double kFloor = 0.002;
   bool due(double now_ms) const { return now_ms >= next_ms_; }
-  void record(double now_ms, double cost_ms);
+  void tick(double cost_ms) { tick_cost_ms_ += cost_ms; }  // a sample without smaps
+  void record(double now_ms, double cost_ms);              // a sample with smaps
   double next_ms() const { return next_ms_; }
+  double tick_share() const { return last_tick_share_; }  // of the last interval
 
  private:
-  double budget_, min_interval_ms_;
+  double min_interval_ms_, budget_, floor_;
   double next_ms_ = 0;
+  double last_read_ms_ = -1;
+  double tick_cost_ms_ = 0;
+  double last_tick_share_ = 0;
 };
+
+// CPU time of the calling thread in ms: what a read costs the harness, whatever the load.
+double thread_cpu_ms();
 
 }  // namespace harness

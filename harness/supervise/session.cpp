@@ -50,7 +50,8 @@ Instance::Instance(asio::io_context& ioc, int h, const ProcessSpec& s, std::stri
       err(ioc),
       in(ioc),
       tree(ioc, token, std::move(on_descendant_death)),
-      capture(s.tail_bytes) {
+      capture(s.tail_bytes),
+      pacer(static_cast<double>(s.smaps_interval.count())) {
   res.index = h;
   res.argv = s.argv;
   if (spec.stop.empty()) spec.stop = default_stop_policy(spec.grace);

@@ -21,6 +21,7 @@
 #include "harness/supervise/instance_memory.hpp"
 #include "harness/supervise/output_capture.hpp"
 #include "harness/supervise/process_tree.hpp"
+#include "harness/supervise/sampler.hpp"
 #include "harness/supervise/stop_policy.hpp"
 #include "harness/supervise/supervisor.hpp"
 
@@ -71,7 +72,7 @@ struct Instance {
   EventStore events;
   InstanceMemory memory;
   InstanceCpu cpu;
-  Clock::time_point last_smaps{};
+  SmapsPacer pacer;             // when the next PSS/USS read is due (sampler.hpp), ms since spawn
   bool result_sampled = false;  // the first `result` event's sample (with PSS/USS) was taken
 
   std::deque<std::string> stdin_queue;

@@ -16,6 +16,13 @@ namespace {
 // How often descendants tracked without a pidfd are checked for death once the root is gone.
 constexpr auto kPollInterval = std::chrono::milliseconds(10);
 
+// Whether a periodic PSS/USS read is due: smaps_interval apart at least, further when the reads
+// of this worker would cost more than the pacer's budget (sampler.hpp).
+bool smaps_due(const Instance& in) {
+  return in.spec.smaps_interval.count() > 0 &&
+         in.pacer.due(ms_between(in.spawn_time, Clock::now()));
+}
+
 }  // namespace
 
 void Session::Impl::read_stream(Instance& in, bool is_out) {
@@ -61,9 +68,7 @@ void Session::Impl::on_event(Instance& in, Event ev) {
     // The first result's PSS/USS are the worker's final figures. A pool worker answers a result
     // per job: reading smaps (~3.6 ms for 300 MiB) for each would add that to every job's
     // latency on this loop, so later ones wait for the smaps interval like periodic reads.
-    const bool smaps =
-        !in.result_sampled || (in.spec.smaps_interval.count() > 0 &&
-                               Clock::now() - in.last_smaps >= in.spec.smaps_interval);
+    const bool smaps = !in.result_sampled || smaps_due(in);
     in.result_sampled = true;
     take_sample(in, smaps);
   }
@@ -115,15 +120,14 @@ void Session::Impl::schedule_sample(Instance& in) {
   in.sample_timer.expires_after(std::max(in.spec.sample_interval, std::chrono::milliseconds(1)));
   in.sample_timer.async_wait([this, &in](error_code ec) {
     if (ec || in.phase != Phase::running) return;
-    const bool smaps = in.spec.smaps_interval.count() > 0 &&
-                       Clock::now() - in.last_smaps >= in.spec.smaps_interval;
-    take_sample(in, smaps);
+    take_sample(in, smaps_due(in));
     if (in.tree.has_fdless()) in.tree.poll();
     schedule_sample(in);
   });
 }
 
 MemorySample Session::Impl::take_sample(Instance& in, bool with_smaps) {
+  const double cpu_start = thread_cpu_ms();
   std::vector<int> pids = in.tree.refresh(in.phase == Phase::running);
   MemorySample s;
   std::vector<ProcessRow> rows;
@@ -132,7 +136,13 @@ MemorySample Session::Impl::take_sample(Instance& in, bool with_smaps) {
   if (s.cpu_ms >= 0) s.cpu_ms += in.tree.reaped_user_ms() + in.tree.reaped_system_ms();
   s.cpu_ms = in.cpu.add(s);
   if (with_smaps && !rows.empty()) in.cpu.add_rows(s.t_ms, s.pss_kib, std::move(rows));
-  if (with_smaps) in.last_smaps = Clock::now();
+  // What this sample cost the loop (tree walk, stat reads, smaps), so that the pacer keeps the
+  // sampling of this worker under its budget of a core.
+  const double cost_ms = thread_cpu_ms() - cpu_start;
+  if (with_smaps)
+    in.pacer.record(s.t_ms, cost_ms);
+  else
+    in.pacer.tick(cost_ms);
   in.memory.add(s, with_smaps, with_smaps ? vm_hwm_kib(in.pid) : -1);
   return s;
 }

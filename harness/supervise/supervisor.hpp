@@ -18,10 +18,11 @@
 //   progress); they are killed with SIGKILL at once. When the root exits during a stop, the rest
 //   of its tree already got the stop signal and is left to the remaining steps: not leftovers.
 // - Memory: RSS of the whole tree every sample_interval; PSS/USS (smaps_rollup, ~1000x dearer)
-//   every smaps_interval, at the `ready` event and at the first `result` event (the worker is
-//   nearly always still alive then, so the final figures are real; later results of a long-lived
-//   worker are read at most once per smaps_interval). VmHWM of the root is read with
-//   PSS/USS; ru_maxrss comes from wait4() of the root, exact however short the worker lived.
+//   every smaps_interval or further apart when the reads cost more (SmapsPacer), at the `ready`
+//   event and at the first `result` event (the worker is nearly always still alive then, so the
+//   final figures are real; later results of a long-lived worker wait for the pacer too).
+//   VmHWM of the root is read with PSS/USS; ru_maxrss comes from wait4() of the root, exact
+//   however short the worker lived.
 // - While a Supervisor exists SIGPIPE is ignored in the harness (a worker closing its stdin must
 //   not kill us); workers get the default disposition back before exec.
 
@@ -64,8 +65,9 @@ struct ProcessSpec {
   StopPolicy stop;                           // empty: default_stop_policy(grace)
   std::chrono::milliseconds start_delay{0};  // relative to Session::add
   std::chrono::milliseconds sample_interval{10};
-  // 1 s: a PSS/USS read costs ~3.6 ms for a 300 MiB worker, so this keeps it near 0.4 % of a
-  // core, while RSS every 10 ms (~30 us per process) adds ~0.3 %. 0 disables periodic reads.
+  // PSS/USS reads at least this far apart, and further when they would cost the worker's
+  // sampling more than 1.8 % of a core (SmapsPacer, sampler.hpp: a 500 MiB worker's read takes
+  // ~10 ms). 0 disables periodic reads.
   std::chrono::milliseconds smaps_interval{1000};
   std::size_t tail_bytes = 64 * 1024;  // per stream
   LogTarget log;  // every output line to a log file and the run's log (output_log.hpp); none
