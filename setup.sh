@@ -31,6 +31,7 @@ PACKAGES=(
   clang-format
   clang libclang-rt-dev llvm  # fuzz/: libFuzzer and the sanitizer runtimes, llvm-symbolizer
   lld  # the linker (CMakeLists.txt uses it when present)
+  redis-server libhiredis-dev  # queue mode: the broker (run privately per run and test) and its client
 )
 
 missing=()
