@@ -36,6 +36,7 @@ Command add_validate_command(CLI::App& parent);
 Command add_list_command(CLI::App& parent);
 Command add_plan_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
+Command add_agent_command(CLI::App& parent);
 
 // Parses argv into `app` and runs the chosen command: CLI errors print CLI11's message (and
 // --help/--version their text); an exception from a command prints "harness: what" and gives 2.

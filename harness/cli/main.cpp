@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands{
       add_run_command(app, context), add_validate_command(app), add_list_command(app),
       add_plan_command(app),         add_compare_command(app),  harness::add_ab_command(app),
+      add_agent_command(app),
   };
   return parse_and_run(app, commands, argc, argv);
 }

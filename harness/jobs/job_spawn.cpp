@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "harness/jobs/job_stream_impl.hpp"
+#include "harness/jobs/spawn_verdict.hpp"
 #include "harness/judge/failure_text.hpp"
 
 namespace harness::detail {
@@ -30,11 +31,7 @@ void JobStream::spawn_event(int handle, const Event& ev) {
   JobRecord& r = records_[j];
   if (r.first_event_ms < 0) r.first_event_ms = now_ms();
   if (ev.type == "progress") ++r.progress;
-  if (ev.type == "error" && live_[j].answer.empty()) live_[j].answer = "error: " + error_text(ev);
-  if (ev.type == "result") {
-    const std::string status = ev.body.value("status", std::string("success"));
-    if (status != "success" && live_[j].answer.empty()) live_[j].answer = status;
-  }
+  note_spawned_event(ev, live_[j].answer);
 }
 
 void JobStream::spawn_exit(int handle, const ProcessResult& res) {
@@ -46,26 +43,42 @@ void JobStream::spawn_exit(int handle, const ProcessResult& res) {
   Live& l = live_[j];
   l.handle = -1;
   const std::string answer = std::exchange(l.answer, std::string());
-  if (res.cancelled) {
-    finish(j, "interrupted");
-  } else if (l.cancelling || answer == "cancelled") {
-    finish(j, "cancelled");
-  } else if (!res.spawn_error.empty()) {
-    fail(j, "spawn", bounded(res.spawn_error));
-  } else if (res.timed_out) {
-    fail(j, "timeout", fmt::format("still running after {} ms", spec_.timeout.count()));
-  } else if (res.signal) {
-    fail(j, "crash", "killed by " + signal_name(*res.signal));
-  } else if (answer.rfind("error: ", 0) == 0) {
-    fail(j, "error", answer.substr(7));
-  } else if (res.exit_code.value_or(-1) != 0) {
-    const std::string err = last_line(res.err.tail);
-    fail(j, "exit", bounded(describe_end(res) + (err.empty() ? "" : ": " + err)));
-  } else if (!answer.empty()) {
-    fail(j, "error", bounded("result status " + answer));
-  } else {
-    finish(j, "success");
-  }
+  const SpawnVerdict v = judge_spawned(res, answer, l.cancelling, spec_.timeout);
+  if (v.status == "failed")
+    fail(j, v.failure, v.error);
+  else
+    finish(j, v.status);
 }
 
 }  // namespace harness::detail
+
+namespace harness {
+
+void note_spawned_event(const Event& ev, std::string& answer) {
+  if (!answer.empty()) return;
+  if (ev.type == "error") answer = "error: " + detail::error_text(ev);
+  if (ev.type == "result") {
+    const std::string status = ev.body.value("status", std::string("success"));
+    if (status != "success") answer = status;
+  }
+}
+
+SpawnVerdict judge_spawned(const ProcessResult& res, const std::string& answer, bool cancelling,
+                           std::chrono::milliseconds timeout) {
+  using detail::bounded;
+  if (res.cancelled) return {"interrupted", "", ""};
+  if (cancelling || answer == "cancelled") return {"cancelled", "", ""};
+  if (!res.spawn_error.empty()) return {"failed", "spawn", bounded(res.spawn_error)};
+  if (res.timed_out)
+    return {"failed", "timeout", fmt::format("still running after {} ms", timeout.count())};
+  if (res.signal) return {"failed", "crash", "killed by " + signal_name(*res.signal)};
+  if (answer.rfind("error: ", 0) == 0) return {"failed", "error", answer.substr(7)};
+  if (res.exit_code.value_or(-1) != 0) {
+    const std::string err = last_line(res.err.tail);
+    return {"failed", "exit", bounded(detail::describe_end(res) + (err.empty() ? "" : ": " + err))};
+  }
+  if (!answer.empty()) return {"failed", "error", bounded("result status " + answer)};
+  return {"success", "", ""};
+}
+
+}  // namespace harness
