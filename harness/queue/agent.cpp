@@ -123,6 +123,7 @@ class Agent final : public ProcessObserver {
                       res.wall_s * 1e3, job.deliveries));
     }
     try_flush();
+    tick_soon();
   }
 
  private:
@@ -144,7 +145,20 @@ class Agent final : public ProcessObserver {
   }
 
   void schedule(ms delay) {
-    session_.call_at(Clock::now() + delay, [this] { tick(); });
+    tick_timer_ = session_.call_at(Clock::now() + delay, [this] {
+      tick_timer_ = 0;
+      in_tick_ = true;
+      tick();
+      in_tick_ = false;
+    });
+  }
+
+  // A slot came free: look for the next job now instead of at the next poll (a worker's
+  // process ending must not cost the queue a poll interval per job).
+  void tick_soon() {
+    if (in_tick_ || tick_timer_ == 0 || draining_) return;
+    session_.cancel_timer(tick_timer_);
+    schedule(ms(0));
   }
 
   // --- the loop ---
@@ -489,7 +503,8 @@ class Agent final : public ProcessObserver {
   std::deque<std::vector<Command>> outbox_;
   std::uint64_t dropped_events_ = 0;
   AgentSummary summary_;
-  bool draining_ = false, handing_back_ = false;
+  bool draining_ = false, handing_back_ = false, in_tick_ = false;
+  std::uint64_t tick_timer_ = 0;
   Clock::time_point drain_since_, next_reconnect_, next_autoclaim_, next_renew_, next_cancel_check_;
 };
 
