@@ -2,20 +2,15 @@
 // veth pair on a bridge, so they reach the broker only over TCP with its password, as agents on
 // other machines do. Needs root and `ip` (iproute2); skipped with a message otherwise.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +18,7 @@
 #include "harness/queue/queue_keys.hpp"
 #include "harness/queue/redis_client.hpp"
 #include "harness/queue/redis_server.hpp"
+#include "tests/test_process.hpp"
 
 namespace harness {
 namespace {
@@ -32,13 +28,6 @@ using namespace std::chrono_literals;
 
 bool sh(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // A bridge on the host (10.231.77.1/24) and two namespaces on it (.2 and .3).
@@ -76,52 +65,15 @@ class TwoHosts {
   bool ok_ = false;
 };
 
-// `ip netns exec NS harness agent ...` (ip execs the agent: the pid is the agent's).
-class NetnsAgent {
- public:
-  NetnsAgent(const std::string& ns, const std::vector<std::string>& agent_args,
-             const std::string& log)
-      : log_(log) {
-    std::vector<std::string> args{"/usr/sbin/ip", "netns", "exec", ns, HARNESS_BINARY, "agent"};
-    args.insert(args.end(), agent_args.begin(), agent_args.end());
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~NetnsAgent() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void signal(int sig) const { ::kill(pid_, sig); }
-  int wait_exit(std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    int status = 0;
-    while (std::chrono::steady_clock::now() < end) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return -1;
-  }
-  std::string log() const { return read_text(log_); }
+// `ip netns exec NS harness agent ARGS...` (ip execs the agent: the pid is the agent's).
+std::vector<std::string> netns_agent(const std::string& ns, std::vector<std::string> args) {
+  args.insert(args.begin(), {"/usr/sbin/ip", "netns", "exec", ns, HARNESS_BINARY, "agent"});
+  return args;
+}
 
- private:
-  std::string log_;
-  int pid_ = -1;
-};
+int exit_within(test::TestProcess& p, std::chrono::milliseconds limit) {
+  return p.wait_for(limit).value_or(-1);
+}
 
 TEST(AgentNetnsTest, agents_in_two_network_namespaces_serve_one_queue_over_tcp) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to create network namespaces";
@@ -144,24 +96,23 @@ TEST(AgentNetnsTest, agents_in_two_network_namespaces_serve_one_queue_over_tcp) 
 
   // Without the password the broker refuses the agent: exit 2, nothing served.
   {
-    NetnsAgent intruder(hosts.netns(0),
-                        {"--redis", "redis://10.231.77.1:" + std::to_string(redis->endpoint().port),
-                         "--queue", "t", "--name", "intruder", "--", "/bin/true"},
-                        dir + "/intruder.log");
-    EXPECT_EQ(intruder.wait_exit(10000ms), 2) << intruder.log();
-    EXPECT_NE(intruder.log().find("NOAUTH"), std::string::npos) << intruder.log();
+    test::TestProcess intruder(netns_agent(
+        hosts.netns(0), {"--redis", "redis://10.231.77.1:" + std::to_string(redis->endpoint().port),
+                         "--queue", "t", "--name", "intruder", "--", "/bin/true"}));
+    EXPECT_EQ(exit_within(intruder, 10000ms), 2) << intruder.err();
+    EXPECT_NE(intruder.err().find("NOAUTH"), std::string::npos) << intruder.err();
   }
 
-  NetnsAgent a(hosts.netns(0), {"--redis", url, "--queue", "t", "--name", "host-a"},
-               dir + "/a.log");
-  NetnsAgent b(hosts.netns(1), {"--redis", url, "--queue", "t", "--name", "host-b"},
-               dir + "/b.log");
+  test::TestProcess a(
+      netns_agent(hosts.netns(0), {"--redis", url, "--queue", "t", "--name", "host-a"}));
+  test::TestProcess b(
+      netns_agent(hosts.netns(1), {"--redis", url, "--queue", "t", "--name", "host-b"}));
   // Both agents are connected (they log it after joining the group) before the jobs come, so
   // both get some. (Redis 7.0 lists a consumer only once it has read an entry.)
   const auto joined_by = std::chrono::steady_clock::now() + 10s;
   while (std::chrono::steady_clock::now() < joined_by &&
-         (a.log().find("serving") == std::string::npos ||
-          b.log().find("serving") == std::string::npos))
+         (a.err().find("serving") == std::string::npos ||
+          b.err().find("serving") == std::string::npos))
     std::this_thread::sleep_for(20ms);
   for (int id = 1; id <= 8; ++id)
     client.command({"XADD", keys.jobs, "*", "id", std::to_string(id), "job",
@@ -187,15 +138,15 @@ TEST(AgentNetnsTest, agents_in_two_network_namespaces_serve_one_queue_over_tcp) 
     if (ends >= 8) break;
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_EQ(ends, 8) << a.log() << b.log();
+  EXPECT_EQ(ends, 8) << a.err() << b.err();
   EXPECT_EQ(agent_of.size(), 8u);
   std::set<std::string> agents;
   for (const auto& [job, agent] : agent_of) agents.insert(agent);
-  EXPECT_EQ(agents, (std::set<std::string>{"host-a", "host-b"})) << a.log() << b.log();
+  EXPECT_EQ(agents, (std::set<std::string>{"host-a", "host-b"})) << a.err() << b.err();
   a.signal(SIGTERM);
   b.signal(SIGTERM);
-  EXPECT_EQ(a.wait_exit(10000ms), 0) << a.log();
-  EXPECT_EQ(b.wait_exit(10000ms), 0) << b.log();
+  EXPECT_EQ(exit_within(a, 10000ms), 0) << a.err();
+  EXPECT_EQ(exit_within(b, 10000ms), 0) << b.err();
   redis.reset();
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -22,24 +22,13 @@
 
 extern char** environ;
 
+#include "tests/process_test_util.hpp"
+
 namespace harness {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-// Pids of live processes whose environment carries `needle` (zombies have none).
-std::vector<int> carrying(const std::string& needle) {
-  std::vector<int> out;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.empty() || name[0] < '0' || name[0] > '9') continue;
-    std::string env;
-    if (!read_proc_file(("/proc/" + name + "/environ").c_str(), env)) continue;
-    if (env.find(needle) != std::string::npos) out.push_back(std::stoi(name));
-  }
-  return out;
-}
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p);
@@ -73,9 +62,9 @@ run:
 
   // Three roots, three daemons, three sleeps.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (carrying(needle).size() < 9 && std::chrono::steady_clock::now() < deadline)
+  while (test::processes_carrying(needle).size() < 9 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(20ms);
-  ASSERT_EQ(carrying(needle).size(), 9u);
+  ASSERT_EQ(test::processes_carrying(needle).size(), 9u);
 
   ASSERT_EQ(kill(harness, SIGKILL), 0);
   int status = 0;
@@ -83,9 +72,9 @@ run:
   ASSERT_TRUE(WIFSIGNALED(status));
 
   const auto gone_by = std::chrono::steady_clock::now() + 5s;
-  while (!carrying(needle).empty() && std::chrono::steady_clock::now() < gone_by)
+  while (!test::processes_carrying(needle).empty() && std::chrono::steady_clock::now() < gone_by)
     std::this_thread::sleep_for(20ms);
-  const std::vector<int> left = carrying(needle);
+  const std::vector<int> left = test::processes_carrying(needle);
   for (int pid : left) kill(pid, SIGKILL);  // never leave them to the next test
   EXPECT_TRUE(left.empty()) << left.size() << " processes of the killed run survived";
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -60,6 +61,22 @@ inline std::vector<int> survivors(int pgid) {
 
 inline bool alive(int pid) {
   return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+// Pids of live processes whose environment carries `needle` (zombies have none), e.g.
+// "HARNESS_INSTANCE_TOKEN=<pid>.": what a harness (or an agent) of that pid started.
+inline std::vector<int> processes_carrying(const std::string& needle) {
+  std::vector<int> out;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string env;
+    if (!read_proc_file((std::string("/proc/") + e->d_name + "/environ").c_str(), env)) continue;
+    if (env.find(needle) != std::string::npos) out.push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return out;
 }
 
 }  // namespace harness::test

@@ -197,6 +197,10 @@ class TestProcess {
 
   int pid() const { return pid_ > 0 ? pid_ : reaped_pid_; }
   bool running() const { return pid_ > 0; }
+  // `sig` to the program itself (not its group), while it runs.
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
 
   // The exit status (128 + N when signal N ended it) once it has ended, or nullopt if it still
   // runs after `limit`.
