@@ -88,6 +88,16 @@ std::string fresh(harness::RedisClient& c, const char* what) {
   return s;
 }
 
+// The agent's side of a job read by XREADGROUP: its result and its XACK in one MULTI.
+void answer(harness::RedisClient& agent, const harness::RedisReply& got, const std::string& jobs,
+            const std::string& results) {
+  const std::string id = got.at(0).at(1).at(0).at(0).text();
+  agent.pipeline({{"MULTI"},
+                  {"XADD", results, "*", "job", "1", "status", "success"},
+                  {"XACK", jobs, "agents", id},
+                  {"EXEC"}});
+}
+
 void BM_JobThroughBroker(benchmark::State& state) {
   const auto ep = endpoint(static_cast<int>(state.range(0)));
   harness::RedisClient coord(ep, milliseconds{1000}, milliseconds{1000});
@@ -101,11 +111,7 @@ void BM_JobThroughBroker(benchmark::State& state) {
     coord.command({"XADD", jobs, "*", "job", "{\"id\":1}"});
     const auto got =
         agent.command({"XREADGROUP", "GROUP", "agents", "a1", "COUNT", "1", "STREAMS", jobs, ">"});
-    const std::string id = got.at(0).at(1).at(0).at(0).text();
-    agent.pipeline({{"MULTI"},
-                    {"XADD", results, "*", "job", "1", "status", "success"},
-                    {"XACK", jobs, "agents", id},
-                    {"EXEC"}});
+    answer(agent, got, jobs, results);
     const auto res = coord.command({"XREAD", "COUNT", "1", "STREAMS", results, last});
     last = res.at(0).at(1).at(0).at(0).text();
     p.add(std::chrono::steady_clock::now() - t0);
@@ -127,11 +133,7 @@ void BM_JobThroughBrokerBlocking(benchmark::State& state) {
       const auto got = agent.command({"XREADGROUP", "GROUP", "agents", "a1", "COUNT", "1", "BLOCK",
                                       "100", "STREAMS", jobs, ">"});
       if (got.is_nil()) continue;
-      const std::string id = got.at(0).at(1).at(0).at(0).text();
-      agent.pipeline({{"MULTI"},
-                      {"XADD", results, "*", "job", "1", "status", "success"},
-                      {"XACK", jobs, "agents", id},
-                      {"EXEC"}});
+      answer(agent, got, jobs, results);
     }
   });
   std::string last = "0";
