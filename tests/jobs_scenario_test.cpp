@@ -210,6 +210,16 @@ TEST(jobs_scenario_test, peak_search_mistakes_are_named_at_their_place) {
                                "latency_p50_max: 1s, precision: 0%}}\n"),
             "x.yaml:5:82: error: 'jobs.arrival.precision' must be a share from 1% to 100%, got "
             "'0%'");
+  // A value parse_percent rejects used to escape as std::invalid_argument (found by the
+  // scenario fuzzer; fuzz/regressions/scenario/peak-precision-not-a-percent.yaml).
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, precision: stdout_matches:15%}}\n"),
+            "x.yaml:5:82: error: 'jobs.arrival.precision' must be a percentage such as 50%, from "
+            "0% to 100%, got 'stdout_matches:15%'");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
+                               "latency_p50_max: 1s, precision: 0.1}}\n"),
+            "x.yaml:5:82: error: 'jobs.arrival.precision' must be a percentage such as 50%, from "
+            "0% to 100%, got '0.1'");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 100, arrival: {poisson: find_peak, "
                                "latency_p50_max: 1s}}\nrun: {repeat: 2}\n"),
             "x.yaml:5:7: error: 'run.repeat' and 'run.warmup' do not apply to a peak search: "

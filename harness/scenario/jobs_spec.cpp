@@ -233,14 +233,15 @@ class JobsReader {
         if (auto rate = read_rate(e, "jobs.arrival." + k, *text))
           (k == "from" ? p.from : p.to) = *rate;
       } else if (k == "precision") {
-        auto text = r_.scalar(e);
-        if (!text) continue;
-        const double v = parse_percent(*text);
-        if (!(v >= 0.01 && v <= 1))
-          r_.error(e,
-                   "'jobs.arrival.precision' must be a share from 1% to 100%, got '" + *text + "'");
-        else
-          p.precision = v;
+        // YamlReader::percent reports a malformed value as a diagnostic at its position;
+        // parse_percent throws, and a scenario's text must never escape as an exception.
+        if (auto v = r_.percent(e, 100)) {
+          if (*v < 1)
+            r_.error(e, "'jobs.arrival.precision' must be a share from 1% to 100%, got " +
+                            YamlReader::describe(e.value));
+          else
+            p.precision = *v / 100;
+        }
       } else if (k == "points") {
         if (auto v = r_.integer(e, 2, 50)) p.max_points = static_cast<int>(*v);
       }
