@@ -1,5 +1,7 @@
 // The `jobs:` section and `expect.jobs`: what loads, and every mistake named at its file:line:col.
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "harness/judge/jobs_expect.hpp"
@@ -87,9 +89,9 @@ TEST(jobs_scenario_test, defaults_are_a_closed_loop_of_one_pool_worker) {
 }
 
 TEST(jobs_scenario_test, mistakes_are_named_at_their_place) {
-  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, mode: queue}\n"),
-            "x.yaml:5:24: error: 'jobs.mode' must be spawn (a process per job) or pool "
-            "(persistent workers fed a line per job), got 'queue'; queue mode is not built yet");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 5, mode: fifo}\n"),
+            "x.yaml:5:24: error: 'jobs.mode' must be spawn (a process per job), pool (persistent "
+            "workers fed a line per job) or queue (a Redis stream served by agents), got 'fifo'");
   EXPECT_EQ(only_error(kHead + "jobs:\n  count: 5\n  duration: 1s\n"),
             "x.yaml:6:3: error: 'jobs' gives both 'count' and 'duration'; keep one");
   EXPECT_EQ(only_error(kHead + "jobs: {workers: 2}\n"),
@@ -105,12 +107,12 @@ TEST(jobs_scenario_test, mistakes_are_named_at_their_place) {
             "flight), constant: R/s or poisson: R/s (or find_peak)");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5, retry: {on: [crash, timout]}}\n"),
             "x.yaml:5:30: error: 'jobs.retry.on' names 'timout', not a failure (did you mean "
-            "'timeout'?); failures: crash, timeout, exit, error, spawn");
+            "'timeout'?); failures: crash, timeout, exit, error, spawn, dead_letter");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5}\nrun: {instances: 2}\n"),
             "x.yaml:5:7: error: 'run.instances' does not apply to a job stream; 'jobs.workers' "
             "sets how many processes serve it");
   EXPECT_EQ(only_error(kHead + "jobs: {count: 5}\nmatrix: {mode: [spawn, fork]}\n"),
-            "x.yaml:5:7: error: matrix 'mode' values must be spawn or pool, got \"fork\"");
+            "x.yaml:5:7: error: matrix 'mode' values must be spawn, pool or queue, got \"fork\"");
   const std::string var = only_error(kHead + "jobs: {count: 5, template: {input: \"${INPT}\"}}\n");
   EXPECT_NE(var.find("unknown variable ${INPT} in 'jobs.template.input' (did you mean ${INPUT}?)"),
             std::string::npos)
@@ -144,6 +146,43 @@ TEST(jobs_scenario_test, the_ctest_bound_covers_every_attempt) {
       "jobs: {count: 10, timeout: 2s, retry: {max: 1}}\n",
       "x.yaml");
   EXPECT_GE(run_time_bound(s), 100s + 8s);
+}
+
+TEST(jobs_scenario_test, queue_mode_loads_its_broker_lease_and_deliveries) {
+  const Scenario d =
+      parse_scenario(kHead + "jobs: {mode: queue, workers: 3, count: 4}\n", "x.yaml");
+  ASSERT_TRUE(d.jobs);
+  EXPECT_EQ(d.jobs->mode, "queue");
+  EXPECT_EQ(d.jobs->workers, 3);
+  EXPECT_EQ(d.jobs->queue.redis, "auto");
+  EXPECT_EQ(d.jobs->queue.lease, 10s);
+  EXPECT_EQ(d.jobs->queue.max_deliveries, 3);
+
+  const Scenario s =
+      parse_scenario(kHead +
+                         "jobs:\n  mode: queue\n  count: 4\n"
+                         "  queue: {redis: \"redis://:pw@10.0.0.1:6380/2\", lease: 500ms, "
+                         "max_deliveries: 1}\n",
+                     "x.yaml");
+  EXPECT_EQ(s.jobs->queue.redis, "redis://:pw@10.0.0.1:6380/2");
+  EXPECT_EQ(s.jobs->queue.lease, 500ms);
+  EXPECT_EQ(s.jobs->queue.max_deliveries, 1);
+
+  const auto errors = errors_of(kHead +
+                                "jobs:\n  mode: queue\n  count: 4\n"
+                                "  queue: {redis: \"http://x\", lease: 10ms, max_deliveries: 0, "
+                                "leese: 1s}\n");
+  ASSERT_EQ(errors.size(), 4u) << ::testing::PrintToString(errors);
+  for (const char* expected :
+       {"x.yaml:8:18: error: 'jobs.queue.redis' must be auto (a private redis-server for the run) "
+        "or a Redis URL: ",
+        "x.yaml:8:37: error: 'jobs.queue.lease' must be between 100ms",
+        "x.yaml:8:59: error: 'jobs.queue.max_deliveries'",
+        "x.yaml:8:62: error: unknown key 'leese' in 'jobs.queue' (did you mean 'lease'?)"})
+    EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
+                            [&](const std::string& e) { return e.rfind(expected, 0) == 0; }))
+        << expected << "\n"
+        << ::testing::PrintToString(errors);
 }
 
 TEST(jobs_scenario_test, a_peak_search_loads_with_its_defaults_and_bounds) {

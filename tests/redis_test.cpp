@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <string>
 
+#include "harness/core/redis_url.hpp"
 #include "harness/queue/redis_client.hpp"
 #include "harness/queue/redis_server.hpp"
-#include "harness/queue/redis_url.hpp"
 
 namespace harness {
 namespace {

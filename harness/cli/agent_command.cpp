@@ -1,14 +1,14 @@
 // `harness agent --redis URL --name NAME --slots N -- WORKER...`: serves a queue's jobs on this
-// host (queue/agent.hpp) until SIGTERM or SIGINT. Exit 0 after a stop, 2 for bad options or a
+// host (agent/agent.hpp) until SIGTERM or SIGINT. Exit 0 after a stop, 2 for bad options or a
 // Redis that cannot be reached.
 #include <unistd.h>
 
 #include <iostream>
 #include <memory>
 
+#include "harness/agent/agent.hpp"
 #include "harness/cli/command.hpp"
 #include "harness/core/units.hpp"
-#include "harness/queue/agent.hpp"
 
 namespace harness::cli {
 namespace {

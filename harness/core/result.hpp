@@ -163,6 +163,8 @@ struct JobRecord {
   std::string error;    // its message, bounded
   int progress = 0;     // progress events of the job
   bool cancel_sent = false;
+  std::string agent;   // queue: the agent of its terminal record (or that last picked it)
+  int deliveries = 0;  // queue: times an agent took its last entry (a takeover adds one)
 };
 
 // Latency-like figures of a set of jobs, in ms (nearest rank); n = 0: none.
@@ -173,7 +175,7 @@ struct JobPercentiles {
 
 // A job stream's run: its records and what they add up to (jobs/job_stats.hpp computes it).
 struct JobsResult {
-  std::string mode;             // spawn | pool
+  std::string mode;             // spawn | pool | queue
   int workers = 0;              // at most at once (spawn) or persistent processes (pool)
   std::string arrival;          // "poisson 4/s seed 7", "closed 2"
   double duration_s = 0;        // first scheduled job to the last terminal status

@@ -38,6 +38,13 @@ nlohmann::json expand_json(const nlohmann::json& j, const Variables& vars) {
   return j;
 }
 
+// This program: agents are the harness itself, run as `harness agent`.
+std::string harness_executable() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("harness") : self.string();
+}
+
 }  // namespace
 
 ProcessSpec process_spec_of(const WorkerSpec& w, const RunPoint& point, std::size_t tail_bytes) {
@@ -99,6 +106,36 @@ JobPlan make_job_plan(const Scenario& s, const RunPoint& point, const Variables&
     Variables v = vars;
     v["INSTANCE"] = std::to_string(slot);
     return process_spec_of(expand_worker(pool_worker, v), point, tail_bytes);
+  };
+  plan.queue_dir = (run_dir / "redis").string();
+  const QueueSpec queue = plan.spec.queue;
+  const auto job_timeout = plan.spec.timeout;
+  const auto grace = s.worker.grace;
+  plan.agent_process = [queue, job_timeout, grace, point, tail_bytes](
+                           int slot, const std::string& url, const std::string& name) {
+    ProcessSpec ps;
+    ps.argv = {harness_executable(),
+               "agent",
+               "--redis",
+               url,
+               "--queue",
+               name,
+               "--name",
+               "agent" + std::to_string(slot),
+               "--slots",
+               "1",
+               "--lease",
+               std::to_string(queue.lease.count()) + "ms",
+               "--max-deliveries",
+               std::to_string(queue.max_deliveries),
+               "--timeout",
+               std::to_string(job_timeout.count()) + "ms",
+               "--grace",
+               std::to_string(grace.count()) + "ms"};
+    ps.grace = grace + std::chrono::seconds(5);  // a stopped agent first ends its running job
+    ps.sample_interval = point.run.sample_interval;
+    ps.tail_bytes = tail_bytes;
+    return ps;
   };
   const nlohmann::json line_template = plan.spec.line_template;
   plan.pool_line = [line_template, job_vars](const JobRecord& job) {

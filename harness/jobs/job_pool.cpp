@@ -56,6 +56,10 @@ void JobStream::cancel_job(std::size_t j) {
   live_[j].cancel_timer = 0;
   if (!records_[j].status.empty()) return;
   records_[j].cancel_sent = true;
+  if (spec_.mode == "queue") {
+    queue_cancel(j);
+    return;
+  }
   if (spec_.mode == "spawn") {
     if (live_[j].handle < 0 || !session_.running(live_[j].handle)) return;
     live_[j].cancelling = true;
@@ -84,7 +88,8 @@ void JobStream::start_worker(int s) {
   if (interrupted_ || finishing_) return;
   ProcessSpec ps;
   try {
-    ps = plan_.pool_process(s);
+    ps = spec_.mode == "queue" ? plan_.agent_process(s, redis_url_, queue_name_)
+                               : plan_.pool_process(s);
   } catch (const std::exception& e) {
     sl.dead = true;
     dead_reason_ = bounded(e.what());

@@ -41,7 +41,8 @@ std::string error_text(const Event& ev) {
 JobStreamOutcome JobStream::run() {
   t0_ = Clock::now();
   session_.on_cancel([this] { interrupt(); });
-  if (spec_.mode == "pool") {
+  if (spec_.mode == "queue") queue_start();
+  if (spec_.mode != "spawn") {
     slots_.resize(static_cast<std::size_t>(spec_.workers));
     for (std::size_t s = 0; s < slots_.size(); ++s) start_worker(static_cast<int>(s));
     begin_if_workers_ready();
@@ -77,6 +78,7 @@ JobStreamOutcome JobStream::run() {
   out.jobs.retries = retries_;
   out.jobs.worker_restarts = restarts_;
   out.jobs.records = std::move(records_);
+  broker_.reset();  // stopped (its AOF and log stay in the run's folder)
   for (std::size_t h = 0; h < session_.size(); ++h) {
     ProcessResult p = session_.take_result(static_cast<int>(h));
     p.index = static_cast<int>(h);
@@ -92,7 +94,7 @@ void JobStream::on_start(int handle, int pid) {
 
 void JobStream::on_event(int handle, const Event& ev) {
   if (relay_) relay_->on_event(handle, ev);
-  if (spec_.mode == "pool")
+  if (spec_.mode != "spawn")  // pool workers, and queue agents (their `ready`)
     pool_event(handle, ev);
   else
     spawn_event(handle, ev);
@@ -100,7 +102,7 @@ void JobStream::on_event(int handle, const Event& ev) {
 
 void JobStream::on_exit(int handle, const ProcessResult& res) {
   if (relay_) relay_->on_exit(handle, res);
-  if (spec_.mode == "pool")
+  if (spec_.mode != "spawn")
     pool_exit(handle, res);
   else
     spawn_exit(handle, res);
@@ -184,7 +186,11 @@ void JobStream::try_dispatch() {
 void JobStream::dispatch_pending() {
   if (no_worker_) fail_if_no_worker();
   while (!pending_.empty() && !interrupted_) {
-    if (spec_.mode == "spawn") {
+    if (spec_.mode == "queue") {  // the broker holds the queue: every job goes at once
+      const std::size_t j = pending_.front();
+      pending_.pop_front();
+      enqueue(j);
+    } else if (spec_.mode == "spawn") {
       if (running_ >= spec_.workers) return;
       const std::size_t j = pending_.front();
       pending_.pop_front();
@@ -279,16 +285,22 @@ void JobStream::maybe_finish() {
   finishing_ = true;
   if (end_timer_) session_.cancel_timer(std::exchange(end_timer_, 0));
   if (arrival_timer_) session_.cancel_timer(std::exchange(arrival_timer_, 0));
+  if (poll_timer_) session_.cancel_timer(std::exchange(poll_timer_, 0));
   for (Slot& sl : slots_) {
     if (sl.ready_timer) session_.cancel_timer(std::exchange(sl.ready_timer, 0));
-    if (sl.handle >= 0) session_.close_stdin(sl.handle);  // EOF: a pool worker exits
+    if (sl.handle < 0) continue;
+    if (spec_.mode == "queue")
+      session_.stop(sl.handle);  // SIGTERM: an agent exits once its running job ended
+    else
+      session_.close_stdin(sl.handle);  // EOF: a pool worker exits
   }
 }
 
 std::size_t JobStream::running_jobs() const {
   std::size_t n = 0;
   for (std::size_t j = 0; j < records_.size(); ++j)
-    n += records_[j].status.empty() && (live_[j].handle >= 0 || live_[j].slot >= 0);
+    n += records_[j].status.empty() &&
+         (live_[j].handle >= 0 || live_[j].slot >= 0 || live_[j].queued);
   return n;
 }
 
@@ -300,6 +312,12 @@ void JobStream::interrupt() {
     finish(pending_.front(), "not_run");
     pending_.pop_front();
   }
+  // Queued jobs: their agents are being stopped with the rest; nothing more is read.
+  for (std::size_t j = 0; j < records_.size(); ++j)
+    if (live_[j].queued) {
+      live_[j].queued = false;
+      finish(j, live_[j].picked ? "interrupted" : "not_run");
+    }
   maybe_finish();
 }
 

@@ -43,7 +43,11 @@ struct JobPlan {
   std::function<ProcessSpec(int slot)> pool_process;
   // The pool line of a job, "id" included, without the newline.
   std::function<std::string(const JobRecord& job)> pool_line;
-  std::chrono::milliseconds ready_timeout{60000};  // pool: spawn to `ready`
+  // queue: agent `slot` of the run, serving `queue` on the broker at `redis_url`.
+  std::function<ProcessSpec(int slot, const std::string& redis_url, const std::string& queue)>
+      agent_process;
+  std::string queue_dir;  // queue: the private redis-server's folder (jobs.queue.redis: auto)
+  std::chrono::milliseconds ready_timeout{60000};  // pool, queue: spawn to `ready`
   std::chrono::milliseconds cancel_grace{2000};    // pool: {"cancel"} to the answer
 };
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +14,9 @@
 
 #include "harness/jobs/arrival.hpp"
 #include "harness/jobs/job_stream.hpp"
+#include "harness/queue/queue_keys.hpp"
+#include "harness/queue/redis_client.hpp"
+#include "harness/queue/redis_server.hpp"
 
 namespace harness::detail {
 
@@ -21,6 +25,7 @@ using Clock = Session::Clock;
 constexpr std::size_t kErrorBytes = 300;
 constexpr int kStartFailuresPerSlot = 3;
 constexpr std::size_t kMaxJobs = 100000;
+constexpr auto kQueuePoll = std::chrono::milliseconds(2);  // queue: the events stream read
 
 double thread_cpu_s();                             // CPU time of the calling thread
 std::string bounded(std::string s);                // at most kErrorBytes, then "..."
@@ -48,8 +53,12 @@ class JobStream final : public ProcessObserver {
     int handle = -1;  // spawn: its process
     int slot = -1;    // pool: its worker
     std::uint64_t timeout_timer = 0, cancel_timer = 0;
-    bool cancelling = false;  // stopped (or asked to stop) because jobs.cancel named it
-    std::string answer;       // spawn: "error: ..." or a result's non-success status
+    bool cancelling = false;     // stopped (or asked to stop) because jobs.cancel named it
+    std::string answer;          // spawn: "error: ..." or a result's non-success status
+    std::string entry;           // queue: the stream entry of its attempt
+    bool queued = false;         // queue: submitted, no terminal record yet
+    bool picked = false;         // queue: an agent took this entry
+    Clock::time_point activity;  // queue: submitted, picked or progressed last
   };
   struct Slot {
     int handle = -1;
@@ -101,6 +110,15 @@ class JobStream final : public ProcessObserver {
   void spawn_event(int handle, const Event& ev);
   void spawn_exit(int handle, const ProcessResult& res);
 
+  // --- queue mode (job_queue.cpp): jobs through a Redis stream, served by agents ---
+
+  void queue_start();           // the broker, the stream and its group; throws when not
+  void enqueue(std::size_t j);  // XADD of the job's attempt
+  void poll_queue();            // the events stream, read every kQueuePoll
+  void queue_record(const std::map<std::string, std::string>& rec);
+  void queue_cancel(std::size_t j);
+  void check_lost();  // jobs no agent answers for any more
+
   // --- endings ---
 
   void stop_timers(std::size_t j);
@@ -134,6 +152,14 @@ class JobStream final : public ProcessObserver {
   bool arrivals_begun_ = false, dispatching_ = false;
   double interrupted_ms_ = 0;
   std::string dead_reason_;
+  // queue mode
+  std::unique_ptr<PrivateRedis> broker_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<QueueKeys> keys_;
+  std::string redis_url_, queue_name_, events_last_ = "0";
+  std::map<std::string, std::size_t> entry_job_;
+  std::uint64_t poll_timer_ = 0;
+  Clock::time_point queue_activity_;
 };
 
 }  // namespace harness::detail

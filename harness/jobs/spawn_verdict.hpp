@@ -1,6 +1,6 @@
 #pragma once
 // How a job run as a process of its own ended, from its events and its exit: shared by the job
-// stream's spawn mode (job_spawn.cpp) and the queue's agent (queue/agent.cpp), so a job means
+// stream's spawn mode (job_spawn.cpp) and the queue's agent (agent/agent.cpp), so a job means
 // the same in both.
 
 #include <chrono>

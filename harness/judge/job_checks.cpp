@@ -81,13 +81,14 @@ std::optional<JobsExpect> read_jobs_expect(ExpectParser& in, const YamlEntry& je
           x.succeeded_count = n;
       }
     } else if (k == "failed_max" || k == "lost_max" || k == "duplicates_max" ||
-               k == "retries_max" || k == "cancelled") {
+               k == "retries_max" || k == "cancelled" || k == "dead_letters") {
       auto n = r.integer(e, 0, 100000000);
       if (!n) continue;
       (k == "failed_max"       ? x.failed_max
        : k == "lost_max"       ? x.lost_max
        : k == "duplicates_max" ? x.duplicates_max
        : k == "retries_max"    ? x.retries_max
+       : k == "dead_letters"   ? x.dead_letters
                                : x.cancelled) = *n;
     } else if (split_percentile_key(k, figure, pct)) {
       using namespace std::chrono_literals;
@@ -166,6 +167,13 @@ void check_jobs(const JobsExpect& x, const Judgement& j) {
   if (x.retries_max) check_count("retries_max", *x.retries_max, r.retries, "", j);
   if (x.cancelled && static_cast<std::int64_t>(r.cancelled) != *x.cancelled)
     j.fail(fmt::format("jobs: cancelled expected {}, got {}", *x.cancelled, r.cancelled));
+  if (x.dead_letters) {
+    std::int64_t n = 0;
+    for (const JobRecord& rec : r.records) n += rec.failure == "dead_letter";
+    if (n != *x.dead_letters)
+      j.fail(fmt::format("jobs: dead_letters expected {}, got {}{}", *x.dead_letters, n,
+                         failed.empty() ? "" : ": " + failed));
+  }
   for (const auto& [key, limit] : x.percentile_max) {
     std::string figure, pct;
     split_percentile_key(key, figure, pct);
@@ -194,8 +202,8 @@ void check_jobs(const JobsExpect& x, const Judgement& j) {
 
 const std::vector<std::string>& jobs_expect_keys() {
   static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k{"succeeded",      "failed_max",  "lost_max",
-                               "duplicates_max", "retries_max", "cancelled"};
+    std::vector<std::string> k{"succeeded",   "failed_max", "lost_max",    "duplicates_max",
+                               "retries_max", "cancelled",  "dead_letters"};
     for (const char* f : {"latency", "queue_wait", "service"})
       for (const auto& p : kPercentiles) k.push_back(std::string(f) + "_" + p + "_max");
     k.push_back("throughput_min");

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "harness/queue/redis_url.hpp"
+#include "harness/core/redis_url.hpp"
 
 struct redisContext;
 

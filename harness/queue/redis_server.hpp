@@ -12,7 +12,7 @@
 #include <chrono>
 #include <string>
 
-#include "harness/queue/redis_url.hpp"
+#include "harness/core/redis_url.hpp"
 #include "harness/supervise/fd.hpp"
 
 namespace harness {

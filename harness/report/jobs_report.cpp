@@ -74,6 +74,10 @@ json jobs_json(const JobsResult& r) {
                        {"error", j.error.empty() ? json(nullptr) : json(sanitize_utf8(j.error))},
                        {"progress", j.progress},
                        {"cancel_sent", j.cancel_sent}});
+    if (r.mode == "queue") {
+      records.back()["agent"] = j.agent.empty() ? json(nullptr) : json(sanitize_utf8(j.agent));
+      records.back()["deliveries"] = j.deliveries;
+    }
   }
   json reasons = json::array();
   for (const auto& why : r.invalid_reasons) reasons.push_back(why);
@@ -180,7 +184,7 @@ std::string timeline_svg(const JobsResult& r) {
   std::vector<double> row_free;
   int rows = 1;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (r.mode == "pool") {
+    if (r.mode != "spawn") {  // the pool's worker, the queue's agent
       row[i] = std::max(0, jobs[i]->worker);
     } else {
       std::size_t k = 0;
@@ -201,7 +205,11 @@ std::string timeline_svg(const JobsResult& r) {
   o << fmt::format(R"(<svg viewBox="0 0 {} {}" width="100%" role="img">)", w, h);
   for (int k = 0; k < rows; ++k)
     o << fmt::format(R"(<text x="4" y="{:.1f}" font-size="11">{} {}</text>)",
-                     20 + k * (bar + gap) + bar * 0.7, r.mode == "pool" ? "worker" : "slot", k);
+                     20 + k * (bar + gap) + bar * 0.7,
+                     r.mode == "pool"    ? "worker"
+                     : r.mode == "queue" ? "agent"
+                                         : "slot",
+                     k);
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& j = *jobs[i];
     const double y = 20 + row[i] * (bar + gap);

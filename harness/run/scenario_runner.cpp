@@ -379,6 +379,16 @@ ScenarioRun ScenarioRunner::run_jobs(const Scenario& scenario, const RunPoint& p
                         .string();
       return ps;
     };
+    plan.agent_process = [this, &scenario, run_dir, starts, make = plan.agent_process](
+                             int slot, const std::string& url, const std::string& queue) {
+      ProcessSpec ps = make(slot, url, queue);
+      const int start = ++(*starts)[slot];
+      ps.log = log_target(scenario, run_dir, "a" + std::to_string(slot));
+      ps.log.path = (fs::path(ps.log.path).parent_path() /
+                     ("agent-" + std::to_string(slot) + "-" + std::to_string(start) + ".log"))
+                        .string();
+      return ps;
+    };
   }
   if (progress) {
     progress->run_started(scenario, point.params, run.repeat, run.warmup, plan.spec.workers);

@@ -10,6 +10,7 @@
 
 #include "harness/core/diagnostic.hpp"
 #include "harness/core/rate.hpp"
+#include "harness/core/redis_url.hpp"
 #include "harness/core/units.hpp"
 #include "harness/core/yaml_reader.hpp"
 
@@ -19,10 +20,11 @@ namespace {
 using namespace std::chrono_literals;
 using Templated = std::function<void(const std::string&, const std::string&, const YAML::Mark&)>;
 
-const std::vector<std::string> kKeys{"mode",     "workers",  "count",        "duration",  "inputs",
-                                     "template", "command",  "arrival",      "timeout",   "retry",
-                                     "cancel",   "min_jobs", "min_duration", "late_after"};
-const std::vector<std::string> kModes{"spawn", "pool"};
+const std::vector<std::string> kKeys{"mode",     "workers",  "count",        "duration",   "inputs",
+                                     "template", "command",  "arrival",      "timeout",    "retry",
+                                     "cancel",   "min_jobs", "min_duration", "late_after", "queue"};
+const std::vector<std::string> kModes{"spawn", "pool", "queue"};
+const std::vector<std::string> kQueueKeys{"redis", "lease", "max_deliveries"};
 const std::vector<std::string> kPeakKeys{"from", "to", "precision", "points"};
 const std::vector<std::string> kArrivalKeys{"closed",
                                             "constant",
@@ -61,9 +63,10 @@ class JobsReader {
         if (auto v = r_.string(e)) {
           if (!is_variable(*v, e) && std::find(kModes.begin(), kModes.end(), *v) == kModes.end())
             r_.error(e,
-                     "'jobs.mode' must be spawn (a process per job) or pool (persistent "
-                     "workers fed a line per job), got '" +
-                         *v + "'" + (*v == "queue" ? "; queue mode is not built yet" : ""));
+                     "'jobs.mode' must be spawn (a process per job), pool (persistent "
+                     "workers fed a line per job) or queue (a Redis stream served by agents), "
+                     "got '" +
+                         *v + "'");
           else
             s.mode = *v;
         }
@@ -95,6 +98,8 @@ class JobsReader {
         if (auto v = r_.duration(e, 1ms, 10s)) s.late_after = *v;
       } else if (k == "min_duration") {
         if (auto v = r_.duration(e, 0ms, 24h)) s.min_duration = *v;
+      } else if (k == "queue") {
+        read_queue(e, s.queue);
       }
     }
     if (je.value.IsMap()) {
@@ -275,8 +280,30 @@ class JobsReader {
           std::string near = closest_match(kind, kinds);
           r_.error(e, "'jobs.retry.on' names '" + kind + "', not a failure" +
                           (near.empty() ? "" : " (did you mean '" + near + "'?)") +
-                          "; failures: crash, timeout, exit, error, spawn");
+                          "; failures: crash, timeout, exit, error, spawn, dead_letter");
         }
+      }
+    }
+  }
+
+  void read_queue(const YamlEntry& qe, QueueSpec& q) {
+    for (const auto& e : r_.entries(qe.value, mark_of(qe), "jobs.queue", kQueueKeys)) {
+      const std::string k = e.key.Scalar();
+      if (k == "redis") {
+        auto v = r_.string(e);
+        if (!v) continue;
+        std::string why;
+        if (*v != "auto" && !parse_redis_url(*v, why))
+          r_.error(e,
+                   "'jobs.queue.redis' must be auto (a private redis-server for the run) or "
+                   "a Redis URL: " +
+                       why);
+        else
+          q.redis = *v;
+      } else if (k == "lease") {
+        if (auto v = r_.duration(e, 100ms, 1h)) q.lease = *v;
+      } else if (k == "max_deliveries") {
+        if (auto v = r_.integer(e, 1, 100)) q.max_deliveries = static_cast<int>(*v);
       }
     }
   }
@@ -308,7 +335,8 @@ class JobsReader {
 }  // namespace
 
 const std::vector<std::string>& job_failure_kinds() {
-  static const std::vector<std::string> kinds{"crash", "timeout", "exit", "error", "spawn"};
+  static const std::vector<std::string> kinds{"crash", "timeout", "exit",
+                                              "error", "spawn",   "dead_letter"};
   return kinds;
 }
 
@@ -334,7 +362,7 @@ bool apply_jobs_param(JobsSpec& spec, const std::string& key, const nlohmann::js
   if (key == "mode") {
     if (!value.is_string() ||
         std::find(kModes.begin(), kModes.end(), value.get<std::string>()) == kModes.end()) {
-      why = "matrix 'mode' values must be spawn or pool, got " + value.dump();
+      why = "matrix 'mode' values must be spawn, pool or queue, got " + value.dump();
       return false;
     }
     spec.mode = value.get<std::string>();

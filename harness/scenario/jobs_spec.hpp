@@ -2,7 +2,8 @@
 // The `jobs:` section of a scenario (docs/scenarios.md, "Job streams"): a stream of jobs served
 // by a fresh process per job (`spawn`) or by persistent `--serve` workers fed one JSON line per
 // job (`pool`), arriving closed-loop or open-loop (constant or Poisson), with a per-job timeout,
-// retries and cancellations. `queue` (a Redis stream served by agents) is reserved for it.
+// retries and cancellations, or through a Redis stream served by `harness agent` processes
+// (`queue`, docs/queue.md).
 
 #include <chrono>
 #include <cstdint>
@@ -54,12 +55,19 @@ struct CancelSpec {
   std::chrono::milliseconds after{100};  // after their dispatch
 };
 
+// `jobs.queue`: the broker and the agents of queue mode.
+struct QueueSpec {
+  std::string redis = "auto";  // auto: a private redis-server in the run's folder; else a URL
+  std::chrono::milliseconds lease{10000};  // agents take over a job idle this long
+  int max_deliveries = 3;                  // deliveries before a job is dead-lettered
+};
+
 struct JobsSpec {
-  std::string mode = "pool";  // spawn | pool
-  int workers = 1;
-  int count = 0;                          // jobs in all; 0: as many as fit in `duration`
-  std::chrono::milliseconds duration{0};  // 0: `count` decides
-  std::vector<std::string> inputs;        // paths or globs, cycled; ${INPUT}
+  std::string mode = "pool";  // spawn | pool | queue
+  int workers = 1;            // spawn: processes at once; pool: workers; queue: agents of 1 slot
+  int count = 0;              // jobs in all; 0: as many as fit in `duration`
+  std::chrono::milliseconds duration{0};                    // 0: `count` decides
+  std::vector<std::string> inputs;                          // paths or globs, cycled; ${INPUT}
   nlohmann::json line_template = nlohmann::json::object();  // pool: the job line (+ "id")
   std::vector<std::string> spawn_command;  // spawn: argv per job; empty: worker.command
   ArrivalSpec arrival;
@@ -71,6 +79,7 @@ struct JobsSpec {
   std::chrono::milliseconds late_after{1};
   int min_jobs = 0;                           // fewer: the run is INVALID
   std::chrono::milliseconds min_duration{0};  // shorter: the run is INVALID
+  QueueSpec queue;
 };
 
 // The failures `retry.on` may name.

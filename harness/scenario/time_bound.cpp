@@ -33,8 +33,8 @@ std::chrono::milliseconds jobs_time_bound(const Scenario& s) {
     if (count == 0) count = open ? jobs.arrival.rate * seconds(jobs.duration) : 0;
     const double work = count > 0 ? count * attempts / std::max(1, jobs.workers) * per_attempt
                                   : seconds(jobs.duration) + per_attempt * attempts;
-    // Pool workers start (and may be restarted) within a worker timeout each.
-    const double start = jobs.mode == "pool" ? seconds(s.worker.timeout + s.worker.grace) : 0;
+    // Pool workers and queue agents start (and may be restarted) within a worker timeout each.
+    const double start = jobs.mode != "spawn" ? seconds(s.worker.timeout + s.worker.grace) : 0;
     total += (schedule + work + start + 5) * (p.run.warmup + p.run.repeat) * streams;
   }
   constexpr double kYear = 365.0 * 24 * 3600;

@@ -1,4 +1,4 @@
-#include "harness/queue/redis_url.hpp"
+#include "harness/core/redis_url.hpp"
 
 #include <charconv>
 

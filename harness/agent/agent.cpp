@@ -1,4 +1,4 @@
-#include "harness/queue/agent.hpp"
+#include "harness/agent/agent.hpp"
 
 #include <signal.h>
 
@@ -69,6 +69,9 @@ class Agent final : public ProcessObserver {
     }
     say(fmt::format("serving {} on {} with {} slot(s), lease {} ms", keys_.jobs, o_.redis.display(),
                     o_.slots, o_.lease.count()));
+    // For a coordinator that runs agents as its workers: serving from here on.
+    std::printf("{\"event\":\"ready\",\"agent\":%s}\n", nlohmann::json(o_.name).dump().c_str());
+    std::fflush(stdout);
     schedule(ms(0));
     session_.run();
     say(fmt::format(
@@ -345,8 +348,22 @@ class Agent final : public ProcessObserver {
       for (const auto& arg : o_.worker) ps.argv.push_back(expand_variables(arg, vars));
     }
     ps.timeout = o_.timeout;
-    if (spec.contains("timeout_ms") && spec["timeout_ms"].is_number_unsigned())
-      ps.timeout = ms(spec["timeout_ms"].get<std::uint64_t>());
+    if (spec.contains("timeout_ms") && spec["timeout_ms"].is_number_integer() &&
+        spec["timeout_ms"].get<std::int64_t>() > 0)
+      ps.timeout = ms(spec["timeout_ms"].get<std::int64_t>());
+    if (spec.contains("env")) {
+      if (!spec["env"].is_object())
+        throw std::invalid_argument("the job's env is not an object of strings");
+      for (const auto& [k, v] : spec["env"].items()) {
+        if (!v.is_string() || k.empty() || k.find('=') != std::string::npos)
+          throw std::invalid_argument("the job's env is not an object of strings");
+        ps.env[k] = v.get<std::string>();
+      }
+    }
+    if (spec.contains("cwd")) {
+      if (!spec["cwd"].is_string()) throw std::invalid_argument("the job's cwd is not a string");
+      ps.cwd = spec["cwd"].get<std::string>();
+    }
     ps.grace = o_.grace;
     return ps;
   }

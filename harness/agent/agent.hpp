@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/queue/redis_url.hpp"
+#include "harness/core/redis_url.hpp"
 
 namespace harness {
 
