@@ -188,6 +188,7 @@ class Agent final : public ProcessObserver {
         renew_leases();
         check_cancels();
         if (!draining_) more = take_jobs();
+        flush();  // the `picked` of jobs just taken: not a poll interval later
       } catch (const RedisError& e) {
         if (e.kind() == RedisError::Kind::io)
           say(std::string("lost Redis: ") + e.what());
