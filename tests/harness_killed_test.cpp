@@ -87,6 +87,71 @@ run:
   fs::remove_all(dir);
 }
 
+// Queue mode: the run's private redis-server and its agents carry the run's token; the jobs the
+// agents run carry the agents' tokens, so they are found by a variable of the worker's env.
+TEST(harness_killed_test, sigkill_of_a_queue_run_leaves_no_agent_job_or_broker) {
+  const fs::path dir = fs::temp_directory_path() / ("harness_killed_q_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string mark = "HARNESS_KILLED_QUEUE_MARK=" + std::to_string(getpid());
+  std::ofstream(dir / "queue.yaml") << R"(schema: 1
+name: queue_killed
+worker:
+  command: ["/bin/sh", "-c", "sleep 120; echo done", "${JOB}"]
+  env: {HARNESS_KILLED_QUEUE_MARK: ")"
+                                    << getpid() << R"("}
+  timeout: 120s
+jobs:
+  mode: queue
+  workers: 2
+  count: 4
+  arrival: {closed: 2}
+  timeout: 100s
+)";
+  const std::string report = (dir / "report").string();
+  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
+                                "--report-dir", report, (dir / "queue.yaml").string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t harness = -1;
+  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
+
+  // Two agents (and their watchdogs) and the broker; each agent's job: the shell and its sleep.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (
+      (test::processes_carrying(needle).size() < 3 || test::processes_carrying(mark).size() < 4) &&
+      std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  if (test::processes_carrying(needle).size() < 3 || test::processes_carrying(mark).size() < 4)
+    kill(harness, SIGKILL);  // never leave the run behind a failed assertion
+  ASSERT_GE(test::processes_carrying(needle).size(), 3u);
+  ASSERT_EQ(test::processes_carrying(mark).size(), 4u);
+
+  ASSERT_EQ(kill(harness, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(harness, &status, 0), harness);
+
+  const auto gone_by = std::chrono::steady_clock::now() + 10s;
+  auto left = [&] {
+    std::vector<int> all = test::processes_carrying(needle);
+    for (int pid : test::processes_carrying(mark)) all.push_back(pid);
+    return all;
+  };
+  while (!left().empty() && std::chrono::steady_clock::now() < gone_by)
+    std::this_thread::sleep_for(20ms);
+  const std::vector<int> survivors = left();
+  std::string names;
+  for (int pid : survivors)
+    names += " " + std::to_string(pid) + " " +
+             read_text(fs::path("/proc") / std::to_string(pid) / "comm");
+  for (int pid : survivors) kill(pid, SIGKILL);
+  EXPECT_TRUE(survivors.empty()) << survivors.size()
+                                 << " processes of the killed run survived:" << names;
+  fs::remove_all(dir);
+}
+
 TEST(harness_killed_test, a_finished_run_is_complete) {
   const fs::path dir = fs::temp_directory_path() / ("harness_done_" + std::to_string(getpid()));
   fs::remove_all(dir);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string_view>
@@ -122,6 +123,20 @@ std::vector<std::string> child_environment(const ProcessSpec& s, const std::stri
     env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
   }
   for (const auto& [k, v] : s.env) env[k] = v;
+  std::string outer;
+  if (const char* t = std::getenv(kTokenVar); t != nullptr && *t != '\0')
+    outer = std::string(kTokenVar) + "=" + t;
+  if (const char* o = std::getenv(kOuterTokensVar); o != nullptr && *o != '\0')
+    outer += (outer.empty() ? "" : " ") + std::string(o);
+  constexpr std::size_t kMaxOuter = 4096;  // nesting is a few levels; never an unbounded value
+  if (outer.size() > kMaxOuter) {
+    const std::size_t cut = outer.rfind(' ', kMaxOuter);
+    outer.resize(cut == std::string::npos ? 0 : cut);
+  }
+  if (outer.empty())
+    env.erase(kOuterTokensVar);
+  else
+    env[kOuterTokensVar] = outer;
   env[kTokenVar] = token;
   *path_var = env["PATH"];
   std::vector<std::string> out;

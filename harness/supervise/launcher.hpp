@@ -21,6 +21,11 @@ struct ProcessSpec;
 // The environment variable every worker and its descendants carry, so processes that leave the
 // process group (setsid, double fork) are still attributed to their instance.
 inline constexpr const char* kTokenVar = "HARNESS_INSTANCE_TOKEN";
+// A harness run under another (the agents of a queue run) gives its workers the enclosing
+// harnesses' tokens too, as "HARNESS_INSTANCE_TOKEN=<pid>.<n> ..." in this variable: the
+// watchdog matches its token anywhere in a process's environment, so each enclosing harness's
+// watchdog still finds them when the harnesses in between (and their watchdogs) died first.
+inline constexpr const char* kOuterTokensVar = "HARNESS_OUTER_TOKENS";
 
 struct Launched {
   int pid = -1;
