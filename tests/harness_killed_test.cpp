@@ -152,6 +152,65 @@ jobs:
   fs::remove_all(dir);
 }
 
+// SIGINT of a queue run: the open jobs end interrupted or not run, the report is complete and
+// says so, and the agents, their jobs and the private redis-server are gone when it exits.
+TEST(harness_killed_test, sigint_of_a_queue_run_stops_agents_jobs_and_broker_with_a_report) {
+  const fs::path dir = fs::temp_directory_path() / ("harness_int_q_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string mark = "HARNESS_INT_QUEUE_MARK=" + std::to_string(getpid());
+  std::ofstream(dir / "queue.yaml") << R"(schema: 1
+name: queue_int
+worker:
+  command: ["/bin/sh", "-c", "sleep 120; echo done", "${JOB}"]
+  env: {HARNESS_INT_QUEUE_MARK: ")" << getpid()
+                                    << R"("}
+  timeout: 120s
+  grace: 1s
+jobs:
+  mode: queue
+  workers: 2
+  count: 4
+  arrival: {closed: 2}
+  timeout: 100s
+)";
+  const std::string report = (dir / "report").string();
+  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
+                                "--report-dir", report, (dir / "queue.yaml").string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t harness = -1;
+  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (test::processes_carrying(mark).size() < 4 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  const std::size_t jobs_running = test::processes_carrying(mark).size();
+  ASSERT_EQ(kill(harness, jobs_running == 4 ? SIGINT : SIGKILL), 0);
+  ASSERT_EQ(jobs_running, 4u);
+
+  int status = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(waitpid(harness, &status, 0), harness);
+  // Generous: the agents' jobs get their grace (1 s), the agents theirs.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
+  std::vector<int> left = test::processes_carrying(needle);
+  for (int pid : test::processes_carrying(mark)) left.push_back(pid);
+  for (int pid : left) kill(pid, SIGKILL);
+  EXPECT_TRUE(left.empty()) << left.size() << " processes of the interrupted run survived";
+
+  const auto json = nlohmann::json::parse(read_text(fs::path(report) / "report.json"));
+  EXPECT_EQ(json.at("complete"), true);
+  EXPECT_EQ(json.at("interrupted"), true);
+  const auto& jobs = json.at("scenarios").at(0).at("runs").at(0).at("jobs");
+  EXPECT_EQ(jobs.at("mode"), "queue");
+  EXPECT_EQ(jobs.at("interrupted"), 2);
+  EXPECT_EQ(jobs.at("not_run"), 2);
+  EXPECT_EQ(jobs.at("lost"), 0);
+  fs::remove_all(dir);
+}
+
 TEST(harness_killed_test, a_finished_run_is_complete) {
   const fs::path dir = fs::temp_directory_path() / ("harness_done_" + std::to_string(getpid()));
   fs::remove_all(dir);

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/core/json_validator.hpp"
 #include "harness/jobs/job_stream_impl.hpp"
 
 namespace harness::detail {
@@ -127,7 +128,7 @@ void JobStream::queue_record(const std::map<std::string, std::string>& rec) {
     return;
   }
   l.activity = Clock::now();
-  r.agent = field("agent");
+  r.agent = field("agent").substr(0, 64);
   if (r.agent.rfind("agent", 0) == 0) {  // the run's agents are named agent<slot>
     try {
       r.worker = std::stoi(r.agent.substr(5));
@@ -155,7 +156,11 @@ void JobStream::queue_record(const std::map<std::string, std::string>& rec) {
     begin_attempt(j);
   }
   l.queued = false;
-  const nlohmann::json body = nlohmann::json::parse(field("body"), nullptr, false);
+  // Anyone who can write to the broker can write here: bounded and validated before parsing.
+  const std::string& body_text = field("body");
+  const nlohmann::json body = body_text.size() <= 65536 && is_valid_json(body_text, 16)
+                                  ? nlohmann::json::parse(body_text, nullptr, false)
+                                  : nlohmann::json();
   if (body.is_object() && body.contains("pid") && body["pid"].is_number_integer())
     r.pid = body["pid"].get<int>();
   const std::string status = field("status");

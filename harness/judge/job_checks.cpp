@@ -239,6 +239,7 @@ std::vector<ExpectRow> job_rows() {
   return {row("jobs", "map",
               "a job stream's run meets each key given: `succeeded` (all, N or P%), `failed_max`, "
               "`lost_max`, `duplicates_max`, `retries_max`, `cancelled` (exactly), "
+              "`dead_letters` (queue: jobs failed as `dead_letter`, exactly), "
               "`latency_pXX_max`, `queue_wait_pXX_max`, `service_pXX_max` (XX: 50 90 95 99 999, "
               "or `latency_max_max` for the slowest), `throughput_min` (succeeded jobs/s), "
               "`valid` (the VALID/INVALID verdict), `peak_min` (a find_peak search's peak rate, "
