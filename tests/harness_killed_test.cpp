@@ -37,6 +37,31 @@ std::string read_text(const fs::path& p) {
   return ss.str();
 }
 
+// `harness run --quiet --report-dir REPORT SCENARIO`, started without waiting; its pid.
+pid_t start_run(const std::string& report, const fs::path& scenario) {
+  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
+                                "--report-dir", report, scenario.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ) != 0) return -1;
+  return pid;
+}
+
+// A queue run of 4 jobs on 2 agents, each job a shell and its 120 s sleep, found by
+// VAR=<this test's pid> in their environment (the agents give them tokens of their own).
+void write_queue_scenario(const fs::path& file, const std::string& var) {
+  std::ofstream(file) << "schema: 1\nname: queue_stopped\nworker:\n"
+                         "  command: [\"/bin/sh\", \"-c\", \"sleep 120; echo done\", \"${JOB}\"]\n"
+                         "  env: {"
+                      << var << ": \"" << getpid()
+                      << "\"}\n"
+                         "  timeout: 120s\n  grace: 1s\n"
+                         "jobs: {mode: queue, workers: 2, count: 4, arrival: {closed: 2}, "
+                         "timeout: 100s}\n";
+}
+
 TEST(harness_killed_test, sigkill_of_the_harness_leaves_no_worker_and_an_incomplete_report) {
   const fs::path dir = fs::temp_directory_path() / ("harness_killed_" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -51,13 +76,8 @@ run:
   instances: 3
 )";
   const std::string report = (dir / "report").string();
-  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
-                                "--report-dir", report, (dir / "daemons.yaml").string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t harness = -1;
-  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const pid_t harness = start_run(report, dir / "daemons.yaml");
+  ASSERT_GT(harness, 0);
   const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
 
   // Three roots, three daemons, three sleeps.
@@ -94,28 +114,9 @@ TEST(harness_killed_test, sigkill_of_a_queue_run_leaves_no_agent_job_or_broker) 
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string mark = "HARNESS_KILLED_QUEUE_MARK=" + std::to_string(getpid());
-  std::ofstream(dir / "queue.yaml") << R"(schema: 1
-name: queue_killed
-worker:
-  command: ["/bin/sh", "-c", "sleep 120; echo done", "${JOB}"]
-  env: {HARNESS_KILLED_QUEUE_MARK: ")"
-                                    << getpid() << R"("}
-  timeout: 120s
-jobs:
-  mode: queue
-  workers: 2
-  count: 4
-  arrival: {closed: 2}
-  timeout: 100s
-)";
-  const std::string report = (dir / "report").string();
-  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
-                                "--report-dir", report, (dir / "queue.yaml").string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t harness = -1;
-  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  write_queue_scenario(dir / "queue.yaml", "HARNESS_KILLED_QUEUE_MARK");
+  const pid_t harness = start_run((dir / "report").string(), dir / "queue.yaml");
+  ASSERT_GT(harness, 0);
   const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
 
   // Two agents (and their watchdogs) and the broker; each agent's job: the shell and its sleep.
@@ -159,29 +160,10 @@ TEST(harness_killed_test, sigint_of_a_queue_run_stops_agents_jobs_and_broker_wit
   fs::remove_all(dir);
   fs::create_directories(dir);
   const std::string mark = "HARNESS_INT_QUEUE_MARK=" + std::to_string(getpid());
-  std::ofstream(dir / "queue.yaml") << R"(schema: 1
-name: queue_int
-worker:
-  command: ["/bin/sh", "-c", "sleep 120; echo done", "${JOB}"]
-  env: {HARNESS_INT_QUEUE_MARK: ")" << getpid()
-                                    << R"("}
-  timeout: 120s
-  grace: 1s
-jobs:
-  mode: queue
-  workers: 2
-  count: 4
-  arrival: {closed: 2}
-  timeout: 100s
-)";
+  write_queue_scenario(dir / "queue.yaml", "HARNESS_INT_QUEUE_MARK");
   const std::string report = (dir / "report").string();
-  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
-                                "--report-dir", report, (dir / "queue.yaml").string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t harness = -1;
-  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const pid_t harness = start_run(report, dir / "queue.yaml");
+  ASSERT_GT(harness, 0);
   const std::string needle = "HARNESS_INSTANCE_TOKEN=" + std::to_string(harness) + ".";
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (test::processes_carrying(mark).size() < 4 && std::chrono::steady_clock::now() < deadline)
@@ -217,13 +199,8 @@ TEST(harness_killed_test, a_finished_run_is_complete) {
   fs::create_directories(dir);
   std::ofstream(dir / "true.yaml") << "schema: 1\nname: t\nworker:\n  command: [\"/bin/true\"]\n";
   const std::string report = (dir / "report").string();
-  std::vector<std::string> args{HARNESS_BINARY, "run",  "--quiet",
-                                "--report-dir", report, (dir / "true.yaml").string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t harness = -1;
-  ASSERT_EQ(posix_spawn(&harness, HARNESS_BINARY, nullptr, nullptr, argv.data(), environ), 0);
+  const pid_t harness = start_run(report, dir / "true.yaml");
+  ASSERT_GT(harness, 0);
   int status = 0;
   ASSERT_EQ(waitpid(harness, &status, 0), harness);
   EXPECT_EQ(WEXITSTATUS(status), 0);
