@@ -21,6 +21,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)harness::run_time_bound(s);
   harness::Variables builtins;
   for (const auto& name : harness::builtin_variables()) builtins[name] = "/fuzz/" + name;
+  if (s.jobs) {  // a job stream's commands may name the job's own variables, as the loader allows
+    builtins["JOB"] = "1";
+    builtins["INPUT"] = "/fuzz/input";
+  }
   for (const auto& point : harness::expand_matrix(s)) {
     harness::Variables vars = builtins;
     for (const auto& [key, value] : point.vars) vars[key] = value;
