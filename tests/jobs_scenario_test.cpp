@@ -185,6 +185,48 @@ TEST(jobs_scenario_test, queue_mode_loads_its_broker_lease_and_deliveries) {
         << ::testing::PrintToString(errors);
 }
 
+TEST(jobs_scenario_test, faults_load_in_order_and_mistakes_are_named) {
+  const Scenario s = parse_scenario(kHead + R"(jobs:
+  mode: queue
+  count: 4
+  faults:
+    - {at: 1500ms, kill_agent: 0}
+    - {at: 2s, kill_worker: any}
+    - {at: 3s, restart_broker: true}
+    - {at: 4s, restart_broker: 500ms}
+)",
+                                    "x.yaml");
+  ASSERT_EQ(s.jobs->faults.size(), 4u);
+  EXPECT_EQ(s.jobs->faults[0].kind, FaultStep::Kind::kill_agent);
+  EXPECT_EQ(s.jobs->faults[0].at, 1500ms);
+  EXPECT_EQ(s.jobs->faults[0].target, 0);
+  EXPECT_EQ(s.jobs->faults[1].kind, FaultStep::Kind::kill_worker);
+  EXPECT_EQ(s.jobs->faults[1].target, -1);
+  EXPECT_EQ(s.jobs->faults[2].kind, FaultStep::Kind::restart_broker);
+  EXPECT_EQ(s.jobs->faults[2].down, 0ms);
+  EXPECT_EQ(s.jobs->faults[3].down, 500ms);
+
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 4, faults: {at: 1s}}\n"),
+            "x.yaml:5:26: error: 'jobs.faults' must be a list such as [{at: 2s, kill_agent: 0}], "
+            "got a map");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 4, faults: [{kill_agent: 0}]}\n"),
+            "x.yaml:5:27: error: 'jobs.faults[0]' needs 'at': when the fault happens, e.g. at: 2s");
+  EXPECT_EQ(only_error(kHead + "jobs: {count: 4, faults: [{at: 1s, kill_agent: 0, "
+                               "kill_worker: 1}]}\n"),
+            "x.yaml:5:27: error: 'jobs.faults[0]' needs exactly one of kill_agent: N|any, "
+            "kill_worker: N|any, restart_broker: true|D");
+  EXPECT_NE(only_error(kHead + "jobs: {count: 4, faults: [{at: 1s, kill_agent: some}]}\n")
+                .find("'jobs.faults[0].kill_agent' must be"),
+            std::string::npos);
+  const auto typo = errors_of(kHead + "jobs: {count: 4, faults: [{at: 1s, kil_agent: 0}]}\n");
+  ASSERT_EQ(typo.size(), 2u) << ::testing::PrintToString(typo);
+  EXPECT_NE(typo[0].find("unknown key 'kil_agent' in 'jobs.faults[0]' (did you mean "
+                         "'kill_agent'?)"),
+            std::string::npos)
+      << typo[0];
+  EXPECT_NE(typo[1].find("needs exactly one of"), std::string::npos) << typo[1];
+}
+
 TEST(jobs_scenario_test, a_peak_search_loads_with_its_defaults_and_bounds) {
   const Scenario s = parse_scenario(kHead + R"(jobs:
   count: 700

@@ -202,6 +202,18 @@ struct JobsResult {
   double harness_cpu_share = 0;    // of one core over the duration
   bool generator_limited = false;  // late share over 1 % (at 95 %) or the harness near a full core
   std::vector<JobRecord> records;
+  // jobs.faults as done: when, what, and what it hit ("agent 0, pid 4242, 1 job running") or
+  // why it was skipped (applied false).
+  struct Fault {
+    double at_ms = 0;  // since the stream's start, as done
+    std::string kind, what;
+    int target = -1;
+    bool applied = false;
+  };
+  std::vector<Fault> faults;
+  // queue: for each job running on a killed agent, the kill to the job's pickup by an agent
+  // (the lease running out, then a takeover), in ms.
+  std::vector<double> reclaim_ms;
 };
 
 // One rate tried by a peak search (`arrival: {poisson: find_peak, ...}`).

@@ -52,7 +52,7 @@ void JobStream::queue_start() {
   poll_timer_ = session_.call_at(Clock::now() + kQueuePoll, [this] { poll_queue(); });
 }
 
-void JobStream::enqueue(std::size_t j) {
+bool JobStream::enqueue(std::size_t j) {
   JobRecord& r = records_[j];
   Live& l = live_[j];
   nlohmann::json job{{"id", r.id}, {"input", r.input}, {"timeout_ms", spec_.timeout.count()}};
@@ -63,21 +63,23 @@ void JobStream::enqueue(std::size_t j) {
     if (!ps.cwd.empty()) job["cwd"] = ps.cwd;
   } catch (const std::exception& e) {
     fail(j, "spawn", bounded(e.what()));
-    return;
+    return true;
   }
   try {
     const RedisReply id =
         redis_->command({"XADD", keys_->jobs, "*", "id", std::to_string(r.id), "job",
                          job.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
     l.entry = id.text();
-  } catch (const RedisError& e) {
-    fail(j, "spawn", bounded(std::string("the broker did not take it: ") + e.what()));
-    return;
+  } catch (const RedisError&) {
+    // Away (a restart): the job waits, as a host would retry its submit; the wait counts.
+    pending_.push_front(j);
+    return false;
   }
   entry_job_[l.entry] = j;
   l.queued = true;
   l.picked = false;
   l.activity = Clock::now();
+  return true;
 }
 
 void JobStream::poll_queue() {
@@ -140,6 +142,11 @@ void JobStream::queue_record(const std::map<std::string, std::string>& rec) {
   } catch (const std::exception&) {
   }
   if (type == "picked") {
+    if (l.reclaim_from && field("reclaimed") == "1") {  // taken over after its agent's kill
+      reclaim_ms_.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - *l.reclaim_from).count());
+      l.reclaim_from.reset();
+    }
     if (!l.picked) {
       l.picked = true;
       begin_attempt(j);  // dispatched at pickup; a takeover is not a new attempt

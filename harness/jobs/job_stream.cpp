@@ -78,6 +78,8 @@ JobStreamOutcome JobStream::run() {
   out.jobs.retries = retries_;
   out.jobs.worker_restarts = restarts_;
   out.jobs.records = std::move(records_);
+  out.jobs.faults = std::move(faults_done_);
+  out.jobs.reclaim_ms = std::move(reclaim_ms_);
   broker_.reset();  // stopped (its AOF and log stay in the run's folder)
   for (std::size_t h = 0; h < session_.size(); ++h) {
     ProcessResult p = session_.take_result(static_cast<int>(h));
@@ -123,6 +125,7 @@ void JobStream::begin_arrivals() {
   if (arrivals_begun_ || interrupted_) return;
   arrivals_begun_ = true;
   t0_ = Clock::now();
+  schedule_faults();  // `at` counts from here, as the jobs' times do
   if (spec_.duration.count() > 0)
     end_timer_ = session_.call_at(t0_ + spec_.duration, [this] {
       end_timer_ = 0;
@@ -189,7 +192,7 @@ void JobStream::dispatch_pending() {
     if (spec_.mode == "queue") {  // the broker holds the queue: every job goes at once
       const std::size_t j = pending_.front();
       pending_.pop_front();
-      enqueue(j);
+      if (!enqueue(j)) return;  // the broker is away: the next poll tries again
     } else if (spec_.mode == "spawn") {
       if (running_ >= spec_.workers) return;
       const std::size_t j = pending_.front();
@@ -286,6 +289,7 @@ void JobStream::maybe_finish() {
   if (end_timer_) session_.cancel_timer(std::exchange(end_timer_, 0));
   if (arrival_timer_) session_.cancel_timer(std::exchange(arrival_timer_, 0));
   if (poll_timer_) session_.cancel_timer(std::exchange(poll_timer_, 0));
+  cancel_faults();
   for (Slot& sl : slots_) {
     if (sl.ready_timer) session_.cancel_timer(std::exchange(sl.ready_timer, 0));
     if (sl.handle < 0) continue;

@@ -59,6 +59,7 @@ class JobStream final : public ProcessObserver {
     bool queued = false;         // queue: submitted, no terminal record yet
     bool picked = false;         // queue: an agent took this entry
     Clock::time_point activity;  // queue: submitted, picked or progressed last
+    std::optional<Clock::time_point> reclaim_from;  // queue: its agent was killed then
   };
   struct Slot {
     int handle = -1;
@@ -113,11 +114,19 @@ class JobStream final : public ProcessObserver {
   // --- queue mode (job_queue.cpp): jobs through a Redis stream, served by agents ---
 
   void queue_start();           // the broker, the stream and its group; throws when not
-  void enqueue(std::size_t j);  // XADD of the job's attempt
+  bool enqueue(std::size_t j);  // XADD of the job's attempt; false: the broker is away
   void poll_queue();            // the events stream, read every kQueuePoll
   void queue_record(const std::map<std::string, std::string>& rec);
   void queue_cancel(std::size_t j);
   void check_lost();  // jobs no agent answers for any more
+
+  // --- jobs.faults (job_faults.cpp) ---
+
+  void schedule_faults();
+  void cancel_faults();  // those not done yet: the stream ended first
+  void apply_fault(const FaultStep& f);
+  void restart_broker(std::string& what);  // appends how it went to `what`
+  bool agent_busy(int slot) const;         // queue: agent `slot` has a job picked
 
   // --- endings ---
 
@@ -160,6 +169,10 @@ class JobStream final : public ProcessObserver {
   std::map<std::string, std::size_t> entry_job_;
   std::uint64_t poll_timer_ = 0;
   Clock::time_point queue_activity_;
+  // jobs.faults
+  std::vector<JobsResult::Fault> faults_done_;
+  std::vector<std::uint64_t> fault_timers_;  // per jobs.faults entry; 0 once done
+  std::vector<double> reclaim_ms_;
 };
 
 }  // namespace harness::detail

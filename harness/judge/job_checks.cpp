@@ -93,6 +93,9 @@ std::optional<JobsExpect> read_jobs_expect(ExpectParser& in, const YamlEntry& je
     } else if (split_percentile_key(k, figure, pct)) {
       using namespace std::chrono_literals;
       if (auto d = r.duration(e, 0ms, 24h)) x.percentile_max[k] = static_cast<double>(d->count());
+    } else if (k == "reclaim_max") {
+      using namespace std::chrono_literals;
+      if (auto d = r.duration(e, 0ms, 24h)) x.reclaim_max_ms = static_cast<double>(d->count());
     } else if (k == "throughput_min") {
       auto text = r.scalar(e);
       if (!text) continue;
@@ -174,6 +177,19 @@ void check_jobs(const JobsExpect& x, const Judgement& j) {
       j.fail(fmt::format("jobs: dead_letters expected {}, got {}{}", *x.dead_letters, n,
                          failed.empty() ? "" : ": " + failed));
   }
+  if (x.reclaim_max_ms) {
+    if (r.reclaim_ms.empty()) {
+      j.fail(
+          fmt::format("jobs: reclaim_max expected <= {:g} ms, but no job was taken over after "
+                      "a kill_agent (was a job running on the killed agent?)",
+                      *x.reclaim_max_ms));
+    } else {
+      const double worst = *std::max_element(r.reclaim_ms.begin(), r.reclaim_ms.end());
+      if (worst > *x.reclaim_max_ms)
+        j.fail(fmt::format("jobs: reclaim_max expected <= {:g} ms, got {:.1f} ms ({} job(s))",
+                           *x.reclaim_max_ms, worst, r.reclaim_ms.size()));
+    }
+  }
   for (const auto& [key, limit] : x.percentile_max) {
     std::string figure, pct;
     split_percentile_key(key, figure, pct);
@@ -202,8 +218,8 @@ void check_jobs(const JobsExpect& x, const Judgement& j) {
 
 const std::vector<std::string>& jobs_expect_keys() {
   static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k{"succeeded",   "failed_max", "lost_max",    "duplicates_max",
-                               "retries_max", "cancelled",  "dead_letters"};
+    std::vector<std::string> k{"succeeded",   "failed_max", "lost_max",     "duplicates_max",
+                               "retries_max", "cancelled",  "dead_letters", "reclaim_max"};
     for (const char* f : {"latency", "queue_wait", "service"})
       for (const auto& p : kPercentiles) k.push_back(std::string(f) + "_" + p + "_max");
     k.push_back("throughput_min");
@@ -239,7 +255,8 @@ std::vector<ExpectRow> job_rows() {
   return {row("jobs", "map",
               "a job stream's run meets each key given: `succeeded` (all, N or P%), `failed_max`, "
               "`lost_max`, `duplicates_max`, `retries_max`, `cancelled` (exactly), "
-              "`dead_letters` (queue: jobs failed as `dead_letter`, exactly), "
+              "`dead_letters` (queue: jobs failed as `dead_letter`, exactly), `reclaim_max` "
+              "(queue: the slowest takeover of a job after `jobs.faults` killed its agent), "
               "`latency_pXX_max`, `queue_wait_pXX_max`, `service_pXX_max` (XX: 50 90 95 99 999, "
               "or `latency_max_max` for the slowest), `throughput_min` (succeeded jobs/s), "
               "`valid` (the VALID/INVALID verdict), `peak_min` (a find_peak search's peak rate, "

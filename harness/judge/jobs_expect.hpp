@@ -19,6 +19,7 @@ struct JobsExpect {
   std::optional<double> succeeded_share;  // 0..1
   std::optional<std::int64_t> failed_max, lost_max, duplicates_max, retries_max, cancelled;
   std::optional<std::int64_t> dead_letters;  // queue: jobs failed as dead_letter, exactly
+  std::optional<double> reclaim_max_ms;      // queue: the slowest takeover after a kill_agent
   // "latency_p99_max" -> limit in ms; the figure named by the key before "_max".
   std::map<std::string, double> percentile_max;
   std::optional<double> throughput_min;  // succeeded jobs per second

@@ -81,37 +81,54 @@ json jobs_json(const JobsResult& r) {
   }
   json reasons = json::array();
   for (const auto& why : r.invalid_reasons) reasons.push_back(why);
-  return {{"mode", r.mode},
-          {"workers", r.workers},
-          {"arrival", r.arrival},
-          {"duration_s", num(r.duration_s)},
-          {"throughput_per_s", num(r.throughput_per_s)},
-          {"scheduled", r.scheduled},
-          {"succeeded", r.succeeded},
-          {"failed", r.failed},
-          {"cancelled", r.cancelled},
-          {"lost", r.lost},
-          {"interrupted", r.interrupted},
-          {"not_run", r.not_run},
-          {"duplicates", r.duplicates},
-          {"stray", r.stray},
-          {"retries", r.retries},
-          {"worker_restarts", r.worker_restarts},
-          {"late", r.late},
-          {"late_share", num(r.late_share, 4)},
-          {"late_share_low", num(r.late_share_low, 4)},
-          {"late_after_ms", num(r.late_after_ms)},
-          {"latency", percentiles_json(r.latency)},
-          {"queue_wait", percentiles_json(r.queue_wait)},
-          {"service", percentiles_json(r.service)},
-          {"verdict", r.valid ? "VALID" : "INVALID"},
-          {"invalid_reasons", std::move(reasons)},
-          {"tail_percentile", r.tail_percentile > 0 ? num(r.tail_percentile, 1) : json(nullptr)},
-          {"jobs_needed", r.jobs_needed},
-          {"harness_cpu_s", num(r.harness_cpu_s)},
-          {"harness_cpu_share", num(r.harness_cpu_share, 4)},
-          {"generator_limited", r.generator_limited},
-          {"records", std::move(records)}};
+  json out = {
+      {"mode", r.mode},
+      {"workers", r.workers},
+      {"arrival", r.arrival},
+      {"duration_s", num(r.duration_s)},
+      {"throughput_per_s", num(r.throughput_per_s)},
+      {"scheduled", r.scheduled},
+      {"succeeded", r.succeeded},
+      {"failed", r.failed},
+      {"cancelled", r.cancelled},
+      {"lost", r.lost},
+      {"interrupted", r.interrupted},
+      {"not_run", r.not_run},
+      {"duplicates", r.duplicates},
+      {"stray", r.stray},
+      {"retries", r.retries},
+      {"worker_restarts", r.worker_restarts},
+      {"late", r.late},
+      {"late_share", num(r.late_share, 4)},
+      {"late_share_low", num(r.late_share_low, 4)},
+      {"late_after_ms", num(r.late_after_ms)},
+      {"latency", percentiles_json(r.latency)},
+      {"queue_wait", percentiles_json(r.queue_wait)},
+      {"service", percentiles_json(r.service)},
+      {"verdict", r.valid ? "VALID" : "INVALID"},
+      {"invalid_reasons", std::move(reasons)},
+      {"tail_percentile", r.tail_percentile > 0 ? num(r.tail_percentile, 1) : json(nullptr)},
+      {"jobs_needed", r.jobs_needed},
+      {"harness_cpu_s", num(r.harness_cpu_s)},
+      {"harness_cpu_share", num(r.harness_cpu_share, 4)},
+      {"generator_limited", r.generator_limited},
+      {"records", std::move(records)}};
+  if (!r.faults.empty()) {
+    json faults = json::array();
+    for (const auto& f : r.faults)
+      faults.push_back({{"at_ms", num(f.at_ms)},
+                        {"kind", f.kind},
+                        {"target", f.kind == "restart_broker" ? json(nullptr)
+                                   : f.target < 0             ? json("any")
+                                                              : json(f.target)},
+                        {"applied", f.applied},
+                        {"what", sanitize_utf8(f.what)}});
+    out["faults"] = std::move(faults);
+    json reclaim = json::array();
+    for (double v : r.reclaim_ms) reclaim.push_back(num(v));
+    out["reclaim_ms"] = std::move(reclaim);
+  }
+  return out;
 }
 
 void write_jobs_markdown(const ScenarioResult& s, std::ostream& out) {
@@ -150,6 +167,24 @@ void write_jobs_markdown(const ScenarioResult& s, std::ostream& out) {
   }
   out << "\nLatency runs from each job's scheduled time (queue wait + service); percentiles are "
          "nearest-rank over succeeded jobs. Every job's record is in report.json.\n\n";
+  for (const auto& run : s.runs) {
+    if (!run.jobs || run.jobs->faults.empty()) continue;
+    const JobsResult& r = *run.jobs;
+    out << "Faults of " << markdown_cell(run.params.empty() ? "the run" : run.params.dump())
+        << ":\n\n";
+    for (const auto& f : r.faults)
+      out << "- at " << ms(f.at_ms) << ": " << f.kind
+          << (f.kind == "restart_broker" ? std::string()
+              : f.target < 0             ? std::string(" any")
+                                         : " " + std::to_string(f.target))
+          << " -> " << (f.applied ? "" : "skipped: ") << markdown_cell(f.what) << "\n";
+    if (!r.reclaim_ms.empty()) {
+      const double worst = *std::max_element(r.reclaim_ms.begin(), r.reclaim_ms.end());
+      out << "- reclaim (agent killed to its job taken over): " << r.reclaim_ms.size()
+          << " job(s), max " << ms(worst) << "\n";
+    }
+    out << "\n";
+  }
   write_peaks_markdown(s, out);
 }
 

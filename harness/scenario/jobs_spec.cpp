@@ -20,9 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using Templated = std::function<void(const std::string&, const std::string&, const YAML::Mark&)>;
 
-const std::vector<std::string> kKeys{"mode",     "workers",  "count",        "duration",   "inputs",
-                                     "template", "command",  "arrival",      "timeout",    "retry",
-                                     "cancel",   "min_jobs", "min_duration", "late_after", "queue"};
+const std::vector<std::string> kKeys{
+    "mode",    "workers", "count",  "duration", "inputs",       "template",   "command", "arrival",
+    "timeout", "retry",   "cancel", "min_jobs", "min_duration", "late_after", "queue",   "faults"};
 const std::vector<std::string> kModes{"spawn", "pool", "queue"};
 const std::vector<std::string> kQueueKeys{"redis", "lease", "max_deliveries"};
 const std::vector<std::string> kPeakKeys{"from", "to", "precision", "points"};
@@ -41,6 +41,8 @@ const std::vector<std::string> kArrivalKeys{"closed",
                                             "points"};
 const std::vector<std::string> kRetryKeys{"max", "on", "backoff"};
 const std::vector<std::string> kCancelKeys{"jobs", "after"};
+const std::vector<std::string> kFaultKeys{"at", "kill_agent", "kill_worker", "restart_broker"};
+constexpr std::size_t kMaxFaults = 100;
 constexpr double kMaxRate = 100000;
 constexpr double kMinRate = 0.001;
 
@@ -100,6 +102,8 @@ class JobsReader {
         if (auto v = r_.duration(e, 0ms, 24h)) s.min_duration = *v;
       } else if (k == "queue") {
         read_queue(e, s.queue);
+      } else if (k == "faults") {
+        read_faults(e, s.faults);
       }
     }
     if (je.value.IsMap()) {
@@ -308,6 +312,58 @@ class JobsReader {
     }
   }
 
+  // A slot number or `any` (-1).
+  std::optional<int> read_target(const YamlEntry& e) {
+    if (e.value.IsScalar() && e.value.Scalar() == "any") return -1;
+    if (auto v = r_.integer(e, 0, 255)) return static_cast<int>(*v);
+    return std::nullopt;
+  }
+
+  void read_faults(const YamlEntry& fe, std::vector<FaultStep>& out) {
+    if (!fe.value.IsSequence()) {
+      r_.error(fe, "'jobs.faults' must be a list such as [{at: 2s, kill_agent: 0}], got " +
+                       YamlReader::describe(fe.value));
+      return;
+    }
+    if (fe.value.size() > kMaxFaults) {
+      r_.error(fe, "'jobs.faults' lists " + std::to_string(fe.value.size()) + " faults; at most " +
+                       std::to_string(kMaxFaults));
+      return;
+    }
+    for (std::size_t i = 0; i < fe.value.size(); ++i) {
+      const YAML::Node item = fe.value[i];
+      const std::string what = "jobs.faults[" + std::to_string(i) + "]";
+      const YAML::Mark where = item.Mark().line >= 0 ? item.Mark() : mark_of(fe);
+      FaultStep f;
+      bool has_at = false;
+      int kinds = 0;
+      for (const auto& e : r_.entries(item, where, what, kFaultKeys)) {
+        const std::string k = e.key.Scalar();
+        if (k == "at") {
+          has_at = true;
+          if (auto v = r_.duration(e, 0ms, 24h)) f.at = *v;
+          continue;
+        }
+        ++kinds;
+        if (k == "kill_agent" || k == "kill_worker") {
+          f.kind = k == "kill_agent" ? FaultStep::Kind::kill_agent : FaultStep::Kind::kill_worker;
+          if (auto t = read_target(e)) f.target = *t;
+        } else if (k == "restart_broker") {
+          f.kind = FaultStep::Kind::restart_broker;
+          if (e.value.IsScalar() && e.value.Scalar() == "true") continue;
+          if (auto d = r_.duration(e, 0ms, 10min)) f.down = *d;
+        }
+      }
+      if (!has_at)
+        r_.error(where, "'" + what + "' needs 'at': when the fault happens, e.g. at: 2s");
+      if (kinds != 1)
+        r_.error(where, "'" + what +
+                            "' needs exactly one of kill_agent: N|any, kill_worker: N|any, "
+                            "restart_broker: true|D");
+      out.push_back(f);
+    }
+  }
+
   void read_cancel(const YamlEntry& ce, CancelSpec& c) {
     for (const auto& e : r_.entries(ce.value, mark_of(ce), "jobs.cancel", kCancelKeys)) {
       const std::string k = e.key.Scalar();
@@ -333,6 +389,15 @@ class JobsReader {
 };
 
 }  // namespace
+
+const char* fault_kind_name(FaultStep::Kind kind) {
+  switch (kind) {
+    case FaultStep::Kind::kill_agent: return "kill_agent";
+    case FaultStep::Kind::kill_worker: return "kill_worker";
+    case FaultStep::Kind::restart_broker: return "restart_broker";
+  }
+  return "?";
+}
 
 const std::vector<std::string>& job_failure_kinds() {
   static const std::vector<std::string> kinds{"crash", "timeout", "exit",

@@ -62,6 +62,22 @@ struct QueueSpec {
   int max_deliveries = 3;                  // deliveries before a job is dead-lettered
 };
 
+// One fault of `jobs.faults`, done `at` after the stream's start.
+//   kill_agent: N | any   queue: SIGKILL of agent N's process (its jobs die with it); the run
+//                          starts it again, and its jobs are taken over once their lease ran out
+//   kill_worker: N | any  SIGKILL of a running job's process (spawn: the job's root, pool: the
+//                          worker of slot N, queue: the job of agent N); N: a slot, any: the first
+//   restart_broker: true | D  queue, redis: auto: SIGKILL of the redis-server, started again from
+//                          its AOF at once or D later
+struct FaultStep {
+  enum class Kind { kill_agent, kill_worker, restart_broker };
+  std::chrono::milliseconds at{0};
+  Kind kind = Kind::kill_agent;
+  int target = -1;                    // kill_*: the slot; -1: any
+  std::chrono::milliseconds down{0};  // restart_broker: how long it stays down
+};
+const char* fault_kind_name(FaultStep::Kind kind);
+
 struct JobsSpec {
   std::string mode = "pool";  // spawn | pool | queue
   int workers = 1;            // spawn: processes at once; pool: workers; queue: agents of 1 slot
@@ -80,6 +96,7 @@ struct JobsSpec {
   int min_jobs = 0;                           // fewer: the run is INVALID
   std::chrono::milliseconds min_duration{0};  // shorter: the run is INVALID
   QueueSpec queue;
+  std::vector<FaultStep> faults;  // in the order written
 };
 
 // The failures `retry.on` may name.
