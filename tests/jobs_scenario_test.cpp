@@ -185,6 +185,32 @@ TEST(jobs_scenario_test, queue_mode_loads_its_broker_lease_and_deliveries) {
         << ::testing::PrintToString(errors);
 }
 
+TEST(jobs_scenario_test, agents_started_elsewhere_need_a_broker_url_and_a_queue_name) {
+  const Scenario s = parse_scenario(kHead +
+                                        "jobs:\n  mode: queue\n  workers: 0\n  count: 4\n"
+                                        "  queue: {redis: \"redis://10.0.0.1\", name: nightly-1}\n",
+                                    "x.yaml");
+  EXPECT_EQ(s.jobs->workers, 0);
+  EXPECT_EQ(s.jobs->queue.name, "nightly-1");
+
+  EXPECT_EQ(errors_of(kHead + "jobs:\n  mode: queue\n  workers: 0\n  count: 4\n"),
+            std::vector<std::string>{
+                "x.yaml:7:12: error: 'jobs.workers: 0' means agents started elsewhere serve the "
+                "jobs; give them a broker they can reach and a queue they can name: "
+                "'jobs.queue.redis' as a URL and 'jobs.queue.name'"});
+  EXPECT_EQ(errors_of(kHead + "jobs:\n  mode: pool\n  workers: 0\n  count: 4\n"),
+            std::vector<std::string>{"x.yaml:7:12: error: 'jobs.workers: 0' (agents started "
+                                     "elsewhere) is for 'mode: queue'; mode pool needs at least 1 "
+                                     "worker"});
+  const auto bad_name = errors_of(kHead +
+                                  "jobs:\n  mode: queue\n  count: 4\n"
+                                  "  queue: {name: \"a b:c\"}\n");
+  ASSERT_EQ(bad_name.size(), 1u) << ::testing::PrintToString(bad_name);
+  EXPECT_EQ(bad_name[0],
+            "x.yaml:8:17: error: 'jobs.queue.name' must be 1-64 letters, digits, '-', '_' or '.' "
+            "(the keys harness:NAME:...), got 'a b:c'");
+}
+
 TEST(jobs_scenario_test, faults_load_in_order_and_mistakes_are_named) {
   const Scenario s = parse_scenario(kHead + R"(jobs:
   mode: queue

@@ -45,9 +45,21 @@ void JobStream::queue_start() {
   }
   redis_ = std::make_unique<RedisClient>(endpoint, std::chrono::milliseconds(2000),
                                          std::chrono::milliseconds(2000));
-  queue_name_ = fmt::format("run{}-{}", ::getpid(), g_queues.fetch_add(1));
+  queue_name_ = spec_.queue.name.empty()
+                    ? fmt::format("run{}-{}", ::getpid(), g_queues.fetch_add(1))
+                    : spec_.queue.name;
   keys_ = std::make_unique<QueueKeys>(queue_name_);
-  redis_->command({"XGROUP", "CREATE", keys_->jobs, keys_->group, "0", "MKSTREAM"});
+  try {
+    redis_->command({"XGROUP", "CREATE", keys_->jobs, keys_->group, "0", "MKSTREAM"});
+  } catch (const RedisError& e) {
+    // A named queue's agents may have made the group already.
+    if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
+  }
+  if (!spec_.queue.name.empty()) {
+    // A named queue may hold an earlier run's records: this run's start after the newest.
+    const RedisReply last = redis_->command({"XREVRANGE", keys_->events, "+", "-", "COUNT", "1"});
+    if (!last.elements.empty()) events_last_ = last.at(0).at(0).text();
+  }
   queue_activity_ = Clock::now();
   poll_timer_ = session_.call_at(Clock::now() + kQueuePoll, [this] { poll_queue(); });
 }

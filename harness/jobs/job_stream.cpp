@@ -41,6 +41,12 @@ std::string error_text(const Event& ev) {
 JobStreamOutcome JobStream::run() {
   t0_ = Clock::now();
   session_.on_cancel([this] { interrupt(); });
+  if (spec_.workers < 1 &&
+      (spec_.mode != "queue" || spec_.queue.redis == "auto" || spec_.queue.name.empty()))
+    throw std::invalid_argument(
+        "jobs.workers: 0 (agents started elsewhere) needs mode queue, a jobs.queue.redis URL and "
+        "a jobs.queue.name; mode is " +
+        spec_.mode);
   if (spec_.mode == "queue") queue_start();
   if (spec_.mode != "spawn") {
     slots_.resize(static_cast<std::size_t>(spec_.workers));

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -24,7 +25,7 @@ const std::vector<std::string> kKeys{
     "mode",    "workers", "count",  "duration", "inputs",       "template",   "command", "arrival",
     "timeout", "retry",   "cancel", "min_jobs", "min_duration", "late_after", "queue",   "faults"};
 const std::vector<std::string> kModes{"spawn", "pool", "queue"};
-const std::vector<std::string> kQueueKeys{"redis", "lease", "max_deliveries"};
+const std::vector<std::string> kQueueKeys{"redis", "name", "lease", "max_deliveries"};
 const std::vector<std::string> kPeakKeys{"from", "to", "precision", "points"};
 const std::vector<std::string> kArrivalKeys{"closed",
                                             "constant",
@@ -59,6 +60,7 @@ class JobsReader {
   JobsSpec read(const YamlEntry& je) {
     JobsSpec s;
     bool has_count = false, has_duration = false;
+    std::optional<YamlEntry> workers_entry;
     for (const auto& e : r_.entries(je.value, mark_of(je), "jobs", kKeys)) {
       const std::string k = e.key.Scalar();
       if (k == "mode") {
@@ -73,7 +75,8 @@ class JobsReader {
             s.mode = *v;
         }
       } else if (k == "workers") {
-        if (auto v = r_.integer(e, 1, 256)) s.workers = static_cast<int>(*v);
+        workers_entry = e;
+        if (auto v = r_.integer(e, 0, 256)) s.workers = static_cast<int>(*v);
       } else if (k == "count") {
         has_count = true;
         if (auto v = r_.integer(e, 1, 100000)) s.count = static_cast<int>(*v);
@@ -105,6 +108,20 @@ class JobsReader {
       } else if (k == "faults") {
         read_faults(e, s.faults);
       }
+    }
+    if (workers_entry && s.workers == 0) {
+      // Agents started elsewhere serve the run: they must be able to find its queue.
+      const bool templated_mode = s.mode.rfind("${", 0) == 0;
+      if (s.mode != "queue" && !templated_mode)
+        r_.error(*workers_entry,
+                 "'jobs.workers: 0' (agents started elsewhere) is for "
+                 "'mode: queue'; mode " +
+                     s.mode + " needs at least 1 worker");
+      else if (s.queue.redis == "auto" || s.queue.name.empty())
+        r_.error(*workers_entry,
+                 "'jobs.workers: 0' means agents started elsewhere serve the jobs; give them a "
+                 "broker they can reach and a queue they can name: 'jobs.queue.redis' as a URL "
+                 "and 'jobs.queue.name'");
     }
     if (je.value.IsMap()) {
       if (has_count == has_duration)
@@ -304,6 +321,21 @@ class JobsReader {
                        why);
         else
           q.redis = *v;
+      } else if (k == "name") {
+        auto v = r_.string(e);
+        if (!v) continue;
+        const bool ok =
+            !v->empty() && v->size() <= 64 && std::all_of(v->begin(), v->end(), [](char c) {
+              return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                     c == '.';
+            });
+        if (!ok)
+          r_.error(e,
+                   "'jobs.queue.name' must be 1-64 letters, digits, '-', '_' or '.' (the keys "
+                   "harness:NAME:...), got '" +
+                       v->substr(0, 80) + "'");
+        else
+          q.name = *v;
       } else if (k == "lease") {
         if (auto v = r_.duration(e, 100ms, 1h)) q.lease = *v;
       } else if (k == "max_deliveries") {

@@ -58,6 +58,9 @@ struct CancelSpec {
 // `jobs.queue`: the broker and the agents of queue mode.
 struct QueueSpec {
   std::string redis = "auto";  // auto: a private redis-server in the run's folder; else a URL
+  // The queue's keys harness:NAME:...; empty: a fresh name per stream (run<pid>-<n>). Needed
+  // with `workers: 0`, so that agents started elsewhere know which queue to serve.
+  std::string name;
   std::chrono::milliseconds lease{10000};  // agents take over a job idle this long
   int max_deliveries = 3;                  // deliveries before a job is dead-lettered
 };
@@ -80,8 +83,9 @@ const char* fault_kind_name(FaultStep::Kind kind);
 
 struct JobsSpec {
   std::string mode = "pool";  // spawn | pool | queue
-  int workers = 1;            // spawn: processes at once; pool: workers; queue: agents of 1 slot
-  int count = 0;              // jobs in all; 0: as many as fit in `duration`
+  int workers = 1;  // spawn: processes at once; pool: workers; queue: agents of 1 slot (0:
+                    // agents started elsewhere, by hand or on other hosts)
+  int count = 0;    // jobs in all; 0: as many as fit in `duration`
   std::chrono::milliseconds duration{0};                    // 0: `count` decides
   std::vector<std::string> inputs;                          // paths or globs, cycled; ${INPUT}
   nlohmann::json line_template = nlohmann::json::object();  // pool: the job line (+ "id")
