@@ -233,6 +233,25 @@ TEST_F(AgentTest, a_cancel_key_stops_the_running_job_and_its_tree) {
   EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
 }
 
+TEST_F(AgentTest, a_published_cancel_stops_the_job_without_its_key) {
+  test::TestProcess agent(agent_argv(socket(), "a", {}));
+  add_job("8", R"({"id":8,"argv":[")" FAULT_WORKER R"(","--mode","hang"]})");
+  ASSERT_EQ(wait_events("picked", 1).size(), 1u) << agent.err();
+  std::this_thread::sleep_for(200ms);
+  // A message for another job changes nothing; the key is never set, so only the message
+  // can stop job 8.
+  EXPECT_EQ(client_->command({"PUBLISH", keys_.cancel_channel, "9"}).as_int(), 1);
+  EXPECT_EQ(client_->command({"PUBLISH", keys_.cancel_channel, "8"}).as_int(), 1);
+  const auto ends = wait_events("end", 1, 10000ms);
+  ASSERT_EQ(ends.size(), 1u) << agent.err();
+  EXPECT_EQ(ends[0].at("job"), "8");
+  EXPECT_EQ(ends[0].at("status"), "cancelled");
+  EXPECT_NE(agent.err().find("job 8: cancelled (published)"), std::string::npos) << agent.err();
+  EXPECT_TRUE(workers_of(agent.pid()).empty());
+  agent.signal(SIGTERM);
+  EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+}
+
 TEST_F(AgentTest, jobs_added_before_a_broker_restart_complete) {
   test::TestProcess agent(agent_argv(socket(), "a", {"--lease", "2s"}));
   for (int id = 1; id <= 4; ++id) add_worker_job(id, 300);

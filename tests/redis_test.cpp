@@ -1,6 +1,7 @@
 // The queue's broker parts against a real redis-server (never a mock): the private server's
 // start, stop, crash and restart from its AOF, the client's replies, errors and reconnection,
-// and the URL parser's refusals. Every test checks that no redis-server is left behind.
+// a subscriber's messages, and the URL parser's refusals. Every test checks that no redis-server is
+// left behind.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <filesystem>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "harness/core/redis_url.hpp"
 #include "harness/queue/redis_client.hpp"
@@ -213,6 +216,37 @@ TEST_F(RedisTest, a_killed_server_restarts_from_its_aof_and_clients_reconnect) {
   c.reconnect(milliseconds{5000});
   EXPECT_EQ(c.command({"XLEN", "jobs"}).as_int(), 3);
   EXPECT_EQ(c.command({"XPENDING", "jobs", "agents"}).at(0).as_int(), 1);
+}
+
+// Everything published so far, read without blocking, within `limit`.
+std::vector<std::string> messages_within(RedisClient& sub, std::size_t n, milliseconds limit) {
+  std::vector<std::string> got;
+  const auto end = std::chrono::steady_clock::now() + limit;
+  while (got.size() < n && std::chrono::steady_clock::now() < end) {
+    for (auto& m : sub.messages()) got.push_back(std::move(m));
+    std::this_thread::sleep_for(milliseconds{5});
+  }
+  return got;
+}
+
+TEST_F(RedisTest, a_subscriber_reads_messages_in_order_without_waiting_and_again_after_a_restart) {
+  PrivateRedis server(in_dir());
+  RedisClient pub(server.endpoint(), milliseconds{1000}, milliseconds{1000});
+  RedisClient sub(server.endpoint(), milliseconds{1000}, milliseconds{1000});
+  sub.subscribe("ch");
+  EXPECT_TRUE(sub.messages().empty());  // nothing published: returns at once
+  EXPECT_EQ(pub.command({"PUBLISH", "other", "x"}).as_int(), 0);
+  for (const char* m : {"1", "2", "3"}) EXPECT_EQ(pub.command({"PUBLISH", "ch", m}).as_int(), 1);
+  EXPECT_EQ(messages_within(sub, 3, milliseconds{5000}), (std::vector<std::string>{"1", "2", "3"}));
+
+  server.kill();
+  EXPECT_THROW(messages_within(sub, 1, milliseconds{2000}), RedisError);
+  EXPECT_FALSE(sub.connected());
+  server.start();
+  sub.reconnect(milliseconds{5000});  // subscribed again
+  pub.reconnect(milliseconds{5000});
+  EXPECT_EQ(pub.command({"PUBLISH", "ch", "4"}).as_int(), 1);
+  EXPECT_EQ(messages_within(sub, 1, milliseconds{5000}), std::vector<std::string>{"4"});
 }
 
 TEST_F(RedisTest, tcp_with_a_password_refuses_a_wrong_one) {

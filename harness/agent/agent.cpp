@@ -39,7 +39,9 @@ redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'JUSTID')
 return 1)";
 
 constexpr std::size_t kMaxBodyBytes = 16 * 1024;  // a published event's JSON body
-constexpr auto kCancelCheck = ms(50);
+// Cancels come by pub/sub at once; the keys are looked at this often for those published while
+// the subscriber was away (pub/sub keeps nothing for a disconnected client).
+constexpr auto kCancelCheck = ms(250);
 constexpr auto kDrainGiveUp = std::chrono::seconds(30);  // Redis gone while stopping
 
 double ms_since(Clock::time_point t) {
@@ -57,7 +59,10 @@ class Agent final : public ProcessObserver {
         keys_(o.queue),
         session_(supervisor),
         log_(log),
-        redis_(o.redis, o.connect_timeout, ms(2000) + o.poll) {}
+        redis_(o.redis, o.connect_timeout, ms(2000) + o.poll),
+        cancels_(o.redis, o.connect_timeout, ms(2000)) {
+    cancels_.subscribe(keys_.cancel_channel);
+  }
 
   AgentSummary run() {
     try {
@@ -186,6 +191,7 @@ class Agent final : public ProcessObserver {
       try {
         flush();
         renew_leases();
+        read_cancel_messages();
         check_cancels();
         if (!draining_) more = take_jobs();
         flush();  // the `picked` of jobs just taken: not a poll interval later
@@ -391,6 +397,33 @@ class Agent final : public ProcessObserver {
     }
   }
 
+  // The job ids published on the cancel channel: a running one is stopped now.
+  void read_cancel_messages() {
+    if (!cancels_.connected()) {
+      if (Clock::now() < next_subscribe_) return;
+      try {
+        cancels_.reconnect(ms(0));
+      } catch (const RedisError&) {
+        next_subscribe_ = Clock::now() + ms(100);
+        return;
+      }
+      next_cancel_check_ = Clock::now();  // what was published meanwhile: the keys say
+    }
+    std::vector<std::string> ids;
+    try {
+      ids = cancels_.messages();
+    } catch (const RedisError&) {
+      return;  // reconnected at the next tick
+    }
+    for (const std::string& id : ids)
+      for (auto& [handle, job] : jobs_) {
+        if (job.id != id || job.cancelling || job.handing_back || job.lease_lost) continue;
+        job.cancelling = true;
+        say(fmt::format("job {}: cancelled (published); stopping its tree", job.id));
+        session_.stop(handle);
+      }
+  }
+
   void check_cancels() {
     if (jobs_.empty() || Clock::now() < next_cancel_check_) return;
     next_cancel_check_ = Clock::now() + kCancelCheck;
@@ -517,13 +550,15 @@ class Agent final : public ProcessObserver {
   Session session_;
   std::FILE* log_;
   RedisClient redis_;
+  RedisClient cancels_;      // subscribed to the cancel channel
   std::map<int, Job> jobs_;  // by process handle
   std::deque<std::vector<Command>> outbox_;
   std::uint64_t dropped_events_ = 0;
   AgentSummary summary_;
   bool draining_ = false, handing_back_ = false, in_tick_ = false;
   std::uint64_t tick_timer_ = 0;
-  Clock::time_point drain_since_, next_reconnect_, next_autoclaim_, next_renew_, next_cancel_check_;
+  Clock::time_point drain_since_, next_reconnect_, next_autoclaim_, next_renew_, next_cancel_check_,
+      next_subscribe_;
 };
 
 }  // namespace

@@ -9,7 +9,8 @@
 // (XCLAIM ... JUSTID, only while this agent still owns the entry: a Lua check and claim in one
 // step). A job whose agent stopped renewing for `lease` is taken over by another agent
 // (XAUTOCLAIM), and one delivered more than `max_deliveries` times (its agent kept dying) goes
-// to the dead-letter stream instead of running again. A `cancel:ID` key stops the job's tree.
+// to the dead-letter stream instead of running again. A message ID on the cancel channel (or,
+// for one published while the agent was away, a `cancel:ID` key) stops the job's tree.
 //
 // The agent keeps going while Redis is away: what it has to write waits in order (bounded: past
 // kMaxQueuedEvents only terminal records are kept) and it reconnects every tick, so a broker

@@ -191,7 +191,10 @@ void JobStream::queue_record(const std::map<std::string, std::string>& rec) {
 
 void JobStream::queue_cancel(std::size_t j) {
   try {
-    redis_->command({"SET", keys_->cancel(std::to_string(records_[j].id)), "1"});
+    // The key is the record (an agent subscribed later still sees it); the message is the
+    // fast path, so the job's agent stops it without waiting for its next look at the keys.
+    const std::string id = std::to_string(records_[j].id);
+    redis_->pipeline({{"SET", keys_->cancel(id), "1"}, {"PUBLISH", keys_->cancel_channel, id}});
   } catch (const RedisError&) {
     // The cancel is lost with the broker; the job ends as it would have.
   }

@@ -13,6 +13,8 @@
 //            figures)
 //   dead     stream of dead-lettered jobs: entry, job, deliveries, reason
 //   cancel:ID  a key whose existence cancels job ID
+//   cancel     a pub/sub channel: a message ID cancels job ID at once (the key stays the record,
+//              for agents that were not subscribed when it was published)
 
 #include <string>
 
@@ -23,8 +25,9 @@ struct QueueKeys {
       : jobs("harness:" + queue + ":jobs"),
         events("harness:" + queue + ":events"),
         dead("harness:" + queue + ":dead"),
-        cancel_prefix("harness:" + queue + ":cancel:") {}
-  std::string jobs, events, dead, cancel_prefix;
+        cancel_prefix("harness:" + queue + ":cancel:"),
+        cancel_channel("harness:" + queue + ":cancel") {}
+  std::string jobs, events, dead, cancel_prefix, cancel_channel;
   std::string group = "agents";
   std::string cancel(const std::string& id) const { return cancel_prefix + id; }
 };

@@ -1,6 +1,7 @@
 #include "harness/queue/redis_client.hpp"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/time.h>
@@ -178,6 +179,11 @@ void RedisClient::open() {
       command(auth);
     }
     if (endpoint_.db != 0) command({"SELECT", std::to_string(endpoint_.db)});
+    if (!channel_.empty()) {
+      const RedisReply r = command({"SUBSCRIBE", channel_});
+      if (r.type != RedisReply::Type::array || r.elements.empty() || r.at(0).str != "subscribe")
+        throw RedisError(RedisError::Kind::reply, "Redis SUBSCRIBE: unexpected reply");
+    }
   } catch (...) {
     ctx_.reset();
     throw;
@@ -236,6 +242,38 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<std::vector<std:
     replies.push_back(convert(static_cast<redisReply*>(r)));
   }
   return replies;
+}
+
+void RedisClient::subscribe(const std::string& channel) {
+  channel_ = channel;
+  const RedisReply r = command({"SUBSCRIBE", channel});
+  if (r.type != RedisReply::Type::array || r.elements.empty() || r.at(0).str != "subscribe")
+    throw RedisError(RedisError::Kind::reply, "Redis SUBSCRIBE: unexpected reply");
+}
+
+std::vector<std::string> RedisClient::messages() {
+  if (!ctx_) lost("reading messages");
+  std::vector<std::string> out;
+  pollfd pfd{ctx_->fd, POLLIN, 0};
+  int ready = 0;
+  while ((ready = ::poll(&pfd, 1, 0)) < 0 && errno == EINTR) {
+  }
+  if (ready < 0) lost("poll");
+  if (ready == 0) return out;
+  // Readable: what is there is read without blocking (an EOF or error is a lost connection).
+  if (redisBufferRead(ctx_.get()) != REDIS_OK) lost("reading messages");
+  for (;;) {
+    void* r = nullptr;
+    if (redisGetReplyFromReader(ctx_.get(), &r) != REDIS_OK) lost("reading messages");
+    if (r == nullptr) break;  // no whole reply left in the buffer
+    std::unique_ptr<void, ReplyDeleter> raw(r);
+    const RedisReply m = convert(static_cast<redisReply*>(r));
+    // ["message", channel, payload]; anything else (a subscribe confirmation) is not one.
+    if (m.type == RedisReply::Type::array && m.elements.size() == 3 &&
+        m.elements[0].str == "message" && m.elements[2].type == RedisReply::Type::string)
+      out.push_back(m.elements[2].str);
+  }
+  return out;
 }
 
 void RedisClient::reconnect(std::chrono::milliseconds give_up_after) {

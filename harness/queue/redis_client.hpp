@@ -76,6 +76,14 @@ class RedisClient {
   // Changes the per-command timeout (0: none) for what follows, e.g. around a blocking read.
   void set_command_timeout(std::chrono::milliseconds timeout);
 
+  // Makes this connection a subscriber of `channel` (SUBSCRIBE; after it, only messages()
+  // may be used). A reconnect subscribes again; what was published while disconnected is lost,
+  // as pub/sub promises nothing more.
+  void subscribe(const std::string& channel);
+  // The payloads published on the channel since the last call, without waiting: reads only
+  // what the socket already holds. A lost connection throws RedisError(io).
+  std::vector<std::string> messages();
+
   bool connected() const;
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
@@ -86,6 +94,7 @@ class RedisClient {
   RedisEndpoint endpoint_;
   std::chrono::milliseconds connect_timeout_;
   std::chrono::milliseconds command_timeout_;
+  std::string channel_;  // subscribed to, once subscribe() was called
   std::unique_ptr<redisContext, void (*)(redisContext*)> ctx_;
 };
 
