@@ -1,9 +1,10 @@
 // `harness agent` as a user runs it: real agent processes against a real private redis-server,
 // jobs added to the stream as a coordinator adds them. At-least-once delivery with one end per
 // job, a SIGKILLed agent's job completed by another (counted once, its worker gone with it), a
-// job that keeps killing its agent dead-lettered, cancel by key, a broker restart from its AOF,
-// the hand-back of a second SIGTERM, and the exit codes. Nothing is left running: every test
-// checks the agents and their workers are gone.
+// job that keeps killing its agent dead-lettered, cancel by key and by pub/sub, a broker restart
+// from its AOF, the hand-back of a second SIGTERM, pool mode (persistent workers: crash, hang,
+// cancel, a forged line), and the exit codes. Nothing is left running: every test checks the
+// agents and their workers are gone.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,9 +13,12 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "harness/queue/queue_keys.hpp"
 #include "harness/queue/redis_client.hpp"
@@ -313,6 +317,117 @@ TEST_F(AgentTest, sigterm_lets_the_job_finish_and_a_second_one_hands_it_back) {
   EXPECT_EQ(exit_within(c, 10000ms), 0) << c.err();
 }
 
+// --- pool mode: persistent workers fed a line per job ---
+
+std::vector<std::string> pool_agent(const std::string& socket, const std::string& slots,
+                                    const std::vector<std::string>& agent_extra,
+                                    const std::vector<std::string>& worker_extra) {
+  std::vector<std::string> extra{"--mode", "pool", "--slots", slots};
+  extra.insert(extra.end(), agent_extra.begin(), agent_extra.end());
+  extra.insert(extra.end(), {"--", FAULT_WORKER, "--mode", "serve"});
+  extra.insert(extra.end(), worker_extra.begin(), worker_extra.end());
+  return agent_argv(socket, "p", extra);
+}
+
+std::string pid_of(const Record& end) {
+  const auto body = nlohmann::json::parse(end.at("body"), nullptr, false);
+  return body.is_object() && body.contains("pid") ? body["pid"].dump() : "";
+}
+
+TEST_F(AgentTest, pool_workers_serve_job_after_job_in_the_same_processes) {
+  test::TestProcess agent(pool_agent(socket(), "2", {}, {"--work-ms", "50"}));
+  for (int id = 1; id <= 6; ++id)
+    add_job(std::to_string(id), R"({"id":)" + std::to_string(id) + R"(,"input":"in.jpg"})");
+  const auto ends = wait_events("end", 6);
+  ASSERT_EQ(ends.size(), 6u) << agent.err();
+  std::set<std::string> pids, jobs;
+  for (const auto& e : ends) {
+    EXPECT_EQ(e.at("status"), "success") << e.at("body");
+    pids.insert(pid_of(e));
+    jobs.insert(e.at("job"));
+  }
+  EXPECT_EQ(jobs.size(), 6u);
+  EXPECT_GE(pids.size(), 1u);
+  EXPECT_LE(pids.size(), 2u) << "six jobs on two persistent workers";
+  EXPECT_EQ(pending(), 0);
+  const int pid = agent.pid();
+  EXPECT_EQ(workers_of(pid).size(), 2u);  // idle, still there
+  agent.signal(SIGTERM);
+  EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+  EXPECT_TRUE(workers_of(pid).empty());
+  EXPECT_NE(agent.err().find("6 job(s) ended here"), std::string::npos) << agent.err();
+}
+
+TEST_F(AgentTest, a_pool_worker_that_crashes_or_hangs_costs_its_job_and_is_started_again) {
+  {
+    test::TestProcess agent(pool_agent(socket(), "1", {}, {"--crash-on", "2"}));
+    for (int id = 1; id <= 3; ++id)
+      add_job(std::to_string(id), R"({"id":)" + std::to_string(id) + "}");
+    const auto ends = wait_events("end", 3);
+    ASSERT_EQ(ends.size(), 3u) << agent.err();
+    EXPECT_EQ(ends[0].at("status"), "success");
+    EXPECT_EQ(ends[1].at("status"), "failed");
+    EXPECT_EQ(ends[1].at("failure"), "crash");
+    EXPECT_NE(ends[1].at("error").find("while serving it"), std::string::npos);
+    EXPECT_EQ(ends[2].at("status"), "success");
+    EXPECT_NE(pid_of(ends[0]), pid_of(ends[2])) << "the crashed worker was started again";
+    agent.signal(SIGTERM);
+    EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+  }
+  client_->command({"DEL", keys_.events});
+  {
+    test::TestProcess agent(
+        pool_agent(socket(), "1", {"--timeout", "1s", "--grace", "200ms"}, {"--hang-on", "2"}));
+    for (int id = 4; id <= 6; ++id)
+      add_job(std::to_string(id), R"({"id":)" + std::to_string(id) + "}");
+    const auto ends = wait_events("end", 3);
+    ASSERT_EQ(ends.size(), 3u) << agent.err();
+    EXPECT_EQ(ends[0].at("status"), "success");
+    EXPECT_EQ(ends[1].at("failure"), "timeout");
+    EXPECT_EQ(ends[2].at("status"), "success");
+    EXPECT_NE(pid_of(ends[0]), pid_of(ends[2]));
+    const int pid = agent.pid();
+    agent.signal(SIGTERM);
+    EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+    EXPECT_TRUE(workers_of(pid).empty());
+  }
+}
+
+TEST_F(AgentTest, a_pool_worker_answers_a_published_cancel_and_serves_on) {
+  test::TestProcess agent(pool_agent(socket(), "1", {}, {"--work-ms", "5000"}));
+  add_job("1", R"({"id":1})");
+  ASSERT_EQ(wait_events("picked", 1).size(), 1u) << agent.err();
+  std::this_thread::sleep_for(200ms);
+  client_->command({"PUBLISH", keys_.cancel_channel, "1"});
+  auto ends = wait_events("end", 1, 10000ms);
+  ASSERT_EQ(ends.size(), 1u) << agent.err();
+  EXPECT_EQ(ends[0].at("status"), "cancelled");
+  // The worker said so itself: it was not stopped, and takes the next job.
+  add_job("2", R"({"id":2,"timeout_ms":100})");
+  ends = wait_events("end", 2, 10000ms);
+  ASSERT_EQ(ends.size(), 2u) << agent.err();
+  EXPECT_EQ(ends[1].at("failure"), "timeout");
+  EXPECT_EQ(pid_of(ends[0]), pid_of(ends[1]));
+  agent.signal(SIGTERM);
+  EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+}
+
+TEST_F(AgentTest, a_pool_job_line_with_a_newline_is_refused_and_workers_that_never_start_stop_it) {
+  {
+    test::TestProcess agent(pool_agent(socket(), "1", {}, {}));
+    add_job("1", R"({"id":1,"line":"{\"id\":1}\n{\"id\":99}"})");
+    const auto ends = wait_events("end", 1);
+    ASSERT_EQ(ends.size(), 1u) << agent.err();
+    EXPECT_EQ(ends[0].at("failure"), "spawn");
+    EXPECT_NE(ends[0].at("error").find("newline"), std::string::npos);
+    agent.signal(SIGTERM);
+    EXPECT_EQ(exit_within(agent, 10000ms), 0) << agent.err();
+  }
+  test::TestProcess never(agent_argv(socket(), "n", {"--mode", "pool", "--", "/bin/false"}));
+  EXPECT_EQ(exit_within(never, 20000ms), 1) << never.err();
+  EXPECT_NE(never.err().find("no worker could start"), std::string::npos) << never.err();
+}
+
 TEST(AgentCommandTest, bad_options_and_an_unreachable_redis_exit_2) {
   const std::string dir = temp_dir();
   auto run = [](std::vector<std::string> args) {
@@ -325,7 +440,7 @@ TEST(AgentCommandTest, bad_options_and_an_unreachable_redis_exit_2) {
   c = run({"--redis", "http://x", "--name", "x"});
   EXPECT_EQ(c.status, 2);
   EXPECT_NE(c.err.find("--redis"), std::string::npos) << c.err;
-  EXPECT_EQ(run({"--redis", "unix:///x", "--mode", "pool"}).status, 2);
+  EXPECT_EQ(run({"--redis", "unix:///x", "--mode", "fork"}).status, 2);
   EXPECT_EQ(run({"--redis", "unix:///x", "--slots", "0"}).status, 2);
   c = run({"--help"});
   EXPECT_EQ(c.status, 0);

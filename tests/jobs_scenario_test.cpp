@@ -192,6 +192,15 @@ TEST(jobs_scenario_test, agents_started_elsewhere_need_a_broker_url_and_a_queue_
                                     "x.yaml");
   EXPECT_EQ(s.jobs->workers, 0);
   EXPECT_EQ(s.jobs->queue.name, "nightly-1");
+  EXPECT_EQ(s.jobs->queue.agent_mode, "spawn");
+  EXPECT_EQ(
+      parse_scenario(kHead + "jobs: {mode: queue, count: 4, queue: {agent_mode: pool}}\n", "x.yaml")
+          .jobs->queue.agent_mode,
+      "pool");
+  EXPECT_EQ(errors_of(kHead + "jobs: {mode: queue, count: 4, queue: {agent_mode: fork}}\n"),
+            std::vector<std::string>{
+                "x.yaml:5:51: error: 'jobs.queue.agent_mode' must be spawn (a process per job) "
+                "or pool (each agent feeds a persistent worker), got 'fork'"});
 
   EXPECT_EQ(errors_of(kHead + "jobs:\n  mode: queue\n  workers: 0\n  count: 4\n"),
             std::vector<std::string>{

@@ -42,6 +42,7 @@ constexpr std::size_t kMaxBodyBytes = 16 * 1024;  // a published event's JSON bo
 // Cancels come by pub/sub at once; the keys are looked at this often for those published while
 // the subscriber was away (pub/sub keeps nothing for a disconnected client).
 constexpr auto kCancelCheck = ms(250);
+constexpr int kStartFailuresPerWorker = 3;               // pool: a slot given up after this many
 constexpr auto kDrainGiveUp = std::chrono::seconds(30);  // Redis gone while stopping
 
 double ms_since(Clock::time_point t) {
@@ -65,6 +66,8 @@ class Agent final : public ProcessObserver {
   }
 
   AgentSummary run() {
+    if (o_.pool && o_.worker.empty())
+      throw std::invalid_argument("--mode pool needs the worker command (after --)");
     try {
       redis_.command({"XGROUP", "CREATE", keys_.jobs, keys_.group, "0", "MKSTREAM"});
     } catch (const RedisError& e) {
@@ -74,9 +77,12 @@ class Agent final : public ProcessObserver {
     }
     say(fmt::format("serving {} on {} with {} slot(s), lease {} ms", keys_.jobs, o_.redis.display(),
                     o_.slots, o_.lease.count()));
-    // For a coordinator that runs agents as its workers: serving from here on.
-    std::printf("{\"event\":\"ready\",\"agent\":%s}\n", nlohmann::json(o_.name).dump().c_str());
-    std::fflush(stdout);
+    if (o_.pool) {
+      workers_.resize(static_cast<std::size_t>(o_.slots));
+      for (int s = 0; s < o_.slots; ++s) start_worker(s);
+    } else {
+      announce();
+    }
     schedule(ms(0));
     session_.run();
     say(fmt::format(
@@ -86,9 +92,13 @@ class Agent final : public ProcessObserver {
   }
 
   void on_event(int handle, const Event& ev) override {
+    if (o_.pool && pool_ready_event(handle, ev)) return;
     const auto it = jobs_.find(handle);
     if (it == jobs_.end()) return;
     Job& job = it->second;
+    // A pool worker's events name their job; those of another (an earlier one's late answer)
+    // are not this job's.
+    if (o_.pool && (!ev.body.contains("job") || id_text(ev.body["job"]) != job.id)) return;
     note_spawned_event(ev, job.answer);
     if (ev.type == "progress" && job.progress_sent >= o_.max_events_per_job) {
       ++job.progress_dropped;
@@ -99,9 +109,14 @@ class Agent final : public ProcessObserver {
     if (body.size() > kMaxBodyBytes)
       body = nlohmann::json{{"event", ev.type}, {"truncated_bytes", body.size()}}.dump();
     queue({event_command(job, ev.type, {{"body", body}})}, false);
+    if (o_.pool && (ev.type == "result" || ev.type == "error")) pool_answer(handle, ev);
   }
 
   void on_exit(int handle, const ProcessResult& res) override {
+    if (o_.pool) {
+      pool_exit(handle, res);
+      return;
+    }
     const auto it = jobs_.find(handle);
     if (it == jobs_.end()) return;
     Job job = std::move(it->second);
@@ -144,7 +159,324 @@ class Agent final : public ProcessObserver {
     std::string answer;  // note_spawned_event
     std::size_t progress_sent = 0;
     std::uint64_t progress_dropped = 0;
+    bool timed_out = false;                             // pool: no answer within its timeout
+    std::uint64_t timeout_timer = 0, cancel_timer = 0;  // pool
   };
+
+  // A pool slot: its worker process, started again when it dies.
+  struct Worker {
+    int handle = -1;
+    bool ready = false, retiring = false, dead = false;
+    int start_failures = 0;
+    std::uint64_t ready_timer = 0, stop_timer = 0;
+  };
+
+  // For a coordinator that runs agents as its workers: serving from here on.
+  void announce() {
+    if (announced_) return;
+    announced_ = true;
+    std::printf("{\"event\":\"ready\",\"agent\":%s}\n", nlohmann::json(o_.name).dump().c_str());
+    std::fflush(stdout);
+  }
+
+  static std::string id_text(const nlohmann::json& id) {
+    return id.is_string() ? id.get<std::string>() : id.dump();
+  }
+  // The id as the worker is given it: a number when the job's id is one.
+  static nlohmann::json id_json(const std::string& id) {
+    const bool digits =
+        !id.empty() && id.size() < 18 &&
+        std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return digits ? nlohmann::json(std::stoll(id)) : nlohmann::json(id);
+  }
+
+  // --- pool mode ---
+
+  void start_worker(int s) {
+    Worker& w = workers_[static_cast<std::size_t>(s)];
+    ProcessSpec ps;
+    try {
+      const Variables vars{
+          {"INPUT", ""}, {"JOB", ""}, {"AGENT", o_.name}, {"SLOT", std::to_string(s)}};
+      for (const auto& arg : o_.worker) ps.argv.push_back(expand_variables(arg, vars));
+    } catch (const std::exception& e) {
+      w.dead = true;
+      say(fmt::format("worker {}: cannot start: {}", s, e.what()));
+      check_workers();
+      return;
+    }
+    ps.stdin_open = true;
+    ps.timeout = ms(0);  // it lives for the agent; jobs have their own timeout
+    ps.grace = o_.grace;
+    w.ready = false;
+    w.retiring = false;
+    w.handle = session_.add(ps, this);
+    handle_worker_[w.handle] = s;
+    const int h = w.handle;
+    w.ready_timer = session_.call_at(Clock::now() + o_.ready_timeout, [this, s, h] {
+      Worker& x = workers_[static_cast<std::size_t>(s)];
+      x.ready_timer = 0;
+      if (x.handle != h || x.ready) return;
+      say(fmt::format("worker {}: no `ready` within {} ms; stopping it", s,
+                      o_.ready_timeout.count()));
+      retire(h);
+    });
+  }
+
+  void retire(int handle) {
+    const auto it = handle_worker_.find(handle);
+    if (it == handle_worker_.end()) return;
+    Worker& w = workers_[static_cast<std::size_t>(it->second)];
+    if (w.retiring) return;
+    w.retiring = true;
+    session_.stop(handle);
+  }
+
+  // Ready once every worker is ready or dead; an agent none of whose workers start stops.
+  void check_workers() {
+    if (announced_ || !o_.pool) return;
+    bool all_dead = true;
+    for (const Worker& w : workers_) {
+      if (!w.dead && !w.ready) return;
+      all_dead = all_dead && w.dead;
+    }
+    if (all_dead) {
+      say("stopping: no worker could start");
+      summary_.no_worker = true;
+      draining_ = true;
+      drain_since_ = Clock::now();
+      return;
+    }
+    announce();
+  }
+
+  bool pool_ready_event(int handle, const Event& ev) {
+    if (ev.type != "ready") return false;
+    const auto it = handle_worker_.find(handle);
+    if (it == handle_worker_.end()) return false;
+    Worker& w = workers_[static_cast<std::size_t>(it->second)];
+    if (w.ready || w.handle != handle) return false;
+    w.ready = true;
+    w.start_failures = 0;
+    if (w.ready_timer) session_.cancel_timer(std::exchange(w.ready_timer, 0));
+    say(fmt::format("worker {}: ready (pid {})", it->second, session_.pid(handle)));
+    check_workers();
+    tick_soon();
+    return true;
+  }
+
+  int idle_workers() const {
+    int n = 0;
+    for (const Worker& w : workers_)
+      if (w.handle >= 0 && w.ready && !w.retiring && !jobs_.count(w.handle)) ++n;
+    return n;
+  }
+
+  int idle_worker() const {
+    for (const Worker& w : workers_)
+      if (w.handle >= 0 && w.ready && !w.retiring && !jobs_.count(w.handle)) return w.handle;
+    return -1;
+  }
+
+  // Gives a picked job to an idle worker as its line.
+  void send_to_worker(Job job, const nlohmann::json& spec) {
+    std::string line;
+    std::string error;
+    if (spec.contains("line")) {
+      if (!spec["line"].is_string())
+        error = "the job's line is not a string";
+      else
+        line = spec["line"].get<std::string>();
+    } else {
+      nlohmann::json l{{"id", id_json(job.id)}};
+      if (spec.contains("input")) l["input"] = spec["input"];
+      line = l.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    // One line is one job: a newline inside would hand the worker a second, forged one.
+    if (error.empty() && line.find_first_of("\r\n") != std::string::npos)
+      error = "the job's line holds a newline";
+    const int handle = idle_worker();
+    if (error.empty() && handle < 0) error = "no pool worker is free";
+    if (!error.empty()) {
+      end(job, "failed", "spawn", error,
+          {{"status", "failed"}, {"failure", "spawn"}, {"error", error}});
+      say(fmt::format("job {}: failed (spawn: {})", job.id, error));
+      return;
+    }
+    say(fmt::format("job {}: {} (delivery {}) to worker {}", job.id,
+                    job.reclaimed ? "taken over" : "picked", job.deliveries,
+                    handle_worker_.at(handle)));
+    const std::string entry = job.entry;
+    job.timeout_timer = session_.call_at(Clock::now() + job.timeout, [this, handle, entry] {
+      const auto it = jobs_.find(handle);
+      if (it == jobs_.end() || it->second.entry != entry) return;
+      it->second.timeout_timer = 0;
+      it->second.timed_out = true;
+      say(fmt::format("job {}: no answer within {} ms; stopping its worker", it->second.id,
+                      it->second.timeout.count()));
+      retire(handle);
+    });
+    jobs_.emplace(handle, std::move(job));
+    // A worker that closed its stdin cannot take it; its exit fails the job as a crash.
+    session_.write_line(handle, line);
+  }
+
+  void stop_timers(Job& job) {
+    if (job.timeout_timer) session_.cancel_timer(std::exchange(job.timeout_timer, 0));
+    if (job.cancel_timer) session_.cancel_timer(std::exchange(job.cancel_timer, 0));
+  }
+
+  nlohmann::json pool_body(const Job& job, const std::string& status, int handle) const {
+    return {{"status", status},
+            {"wall_ms", ms_since(job.picked)},
+            {"pid", session_.pid(handle)},
+            {"worker", handle_worker_.count(handle) ? handle_worker_.at(handle) : -1},
+            {"progress_events", job.progress_sent + job.progress_dropped},
+            {"progress_dropped", job.progress_dropped}};
+  }
+
+  // The worker's terminal event for its job.
+  void pool_answer(int handle, const Event& ev) {
+    const auto it = jobs_.find(handle);
+    if (it == jobs_.end()) return;
+    Job job = std::move(it->second);
+    jobs_.erase(it);
+    stop_timers(job);
+    if (job.lease_lost) {
+      say(fmt::format("job {}: answered, but another agent owns it now", job.id));
+    } else {
+      std::string status = "success", failure, error;
+      if (ev.type == "error") {
+        status = "failed";
+        failure = "error";
+        const std::string type = ev.body.value("type", std::string());
+        const std::string message = ev.body.contains("message") && ev.body["message"].is_string()
+                                        ? ev.body["message"].get<std::string>()
+                                        : "";
+        error = (type.empty()      ? message
+                 : message.empty() ? type
+                                   : type + ": " + message)
+                    .substr(0, 1000);
+      } else {
+        const std::string said = ev.body.value("status", std::string("success"));
+        if (said == "cancelled") {
+          status = "cancelled";
+        } else if (said != "success") {
+          status = "failed";
+          failure = "error";
+          error = ("result status " + said).substr(0, 1000);
+        }
+      }
+      nlohmann::json body = pool_body(job, status, handle);
+      if (!failure.empty()) body["failure"] = failure;
+      if (!error.empty()) body["error"] = error;
+      end(job, status, failure, error, body);
+      if (status == "cancelled") ++summary_.cancelled;
+      say(fmt::format("job {}: {}{} in {:.0f} ms (delivery {})", job.id, status,
+                      failure.empty() ? "" : " (" + failure + ": " + error + ")",
+                      ms_since(job.picked), job.deliveries));
+    }
+    try_flush();
+    tick_soon();
+  }
+
+  std::string describe_exit(const ProcessResult& res) const {
+    if (res.signal) return "was killed by " + signal_name(*res.signal);
+    if (res.exit_code) return "exited with code " + std::to_string(*res.exit_code);
+    return "could not start" + (res.spawn_error.empty() ? "" : ": " + res.spawn_error);
+  }
+
+  void pool_exit(int handle, const ProcessResult& res) {
+    const auto wit = handle_worker_.find(handle);
+    if (wit == handle_worker_.end()) return;
+    const int s = wit->second;
+    Worker& w = workers_[static_cast<std::size_t>(s)];
+    if (w.ready_timer) session_.cancel_timer(std::exchange(w.ready_timer, 0));
+    if (w.stop_timer) session_.cancel_timer(std::exchange(w.stop_timer, 0));
+    const bool started = w.ready;
+    if (const auto it = jobs_.find(handle); it != jobs_.end()) {
+      Job job = std::move(it->second);
+      stop_timers(job);
+      const nlohmann::json body = pool_body(job, "failed", handle);
+      jobs_.erase(it);
+      if (job.lease_lost) {
+        say(fmt::format("job {}: stopped, another agent owns it now", job.id));
+      } else if (job.handing_back) {
+        hand_back(job);
+      } else if (job.cancelling) {
+        nlohmann::json b = body;
+        b["status"] = "cancelled";
+        end(job, "cancelled", "", "", b);
+        ++summary_.cancelled;
+        say(fmt::format("job {}: cancelled (its worker stopped)", job.id));
+      } else {
+        const std::string failure = job.timed_out ? "timeout" : "crash";
+        const std::string error = job.timed_out
+                                      ? fmt::format("no answer within {} ms", job.timeout.count())
+                                      : "the worker " + describe_exit(res) + " while serving it";
+        nlohmann::json b = body;
+        b["failure"] = failure;
+        b["error"] = error;
+        end(job, "failed", failure, error, b);
+        say(fmt::format("job {}: failed ({}: {})", job.id, failure, error));
+      }
+    }
+    handle_worker_.erase(wit);
+    w.handle = -1;
+    w.ready = false;
+    w.retiring = false;
+    // Not while stopping: a stop signal to the agent's tree reaches the workers too, maybe
+    // before the agent's loop saw it.
+    if (!draining_ && g_stop_signals.load() == 0) {
+      if (!started && ++w.start_failures >= kStartFailuresPerWorker) {
+        w.dead = true;
+        say(fmt::format("worker {}: {} before `ready` {} times; not started again", s,
+                        describe_exit(res), w.start_failures));
+        check_workers();
+      } else {
+        ++summary_.worker_restarts;
+        say(fmt::format("worker {}: {}; starting it again", s, describe_exit(res)));
+        start_worker(s);
+      }
+    }
+    try_flush();
+    tick_soon();
+  }
+
+  // Stopping with nothing left to run: the workers get EOF, and a stop after the grace.
+  void close_workers() {
+    if (workers_closed_) return;
+    workers_closed_ = true;
+    for (Worker& w : workers_) {
+      if (w.ready_timer) session_.cancel_timer(std::exchange(w.ready_timer, 0));
+      if (w.handle < 0) continue;
+      session_.close_stdin(w.handle);
+      const int h = w.handle;
+      w.stop_timer = session_.call_at(Clock::now() + o_.grace + ms(1000), [this, &w, h] {
+        w.stop_timer = 0;
+        if (session_.running(h)) session_.stop(h);
+      });
+    }
+  }
+
+  // A cancel of a running job: spawn: its tree is stopped; pool: its worker is asked, and
+  // stopped after the grace if the job still runs.
+  void cancel(int handle, Job& job, const char* how) {
+    job.cancelling = true;
+    say(fmt::format("job {}: cancelled{}; stopping it", job.id, how));
+    if (!o_.pool) {
+      session_.stop(handle);
+      return;
+    }
+    session_.write_line(handle, nlohmann::json{{"cancel", id_json(job.id)}}.dump());
+    const std::string entry = job.entry;
+    job.cancel_timer = session_.call_at(Clock::now() + o_.grace, [this, handle, entry] {
+      const auto it = jobs_.find(handle);
+      if (it == jobs_.end() || it->second.entry != entry) return;
+      it->second.cancel_timer = 0;
+      retire(handle);
+    });
+  }
 
   void say(const std::string& line) {
     if (log_ == nullptr) return;
@@ -203,6 +535,7 @@ class Agent final : public ProcessObserver {
       }
     }
     if (draining_ && jobs_.empty()) {
+      close_workers();
       if (outbox_.empty()) return;  // nothing runs, nothing to write: the session ends
       if (Clock::now() - drain_since_ > kDrainGiveUp) {
         say(fmt::format("gave up: Redis unreachable, {} record(s) not written", outbox_.size()));
@@ -233,7 +566,8 @@ class Agent final : public ProcessObserver {
   // new ones (a read that waits up to `poll` for them). True when slots are still free, so
   // the next read may follow at once.
   bool take_jobs() {
-    int free_slots = o_.slots - static_cast<int>(jobs_.size());
+    int free_slots =
+        o_.pool ? (announced_ ? idle_workers() : 0) : o_.slots - static_cast<int>(jobs_.size());
     if (free_slots <= 0) return false;
     if (Clock::now() >= next_autoclaim_) {
       next_autoclaim_ = Clock::now() + std::min<ms>(o_.lease / 2, ms(1000));
@@ -253,7 +587,7 @@ class Agent final : public ProcessObserver {
     if (!r.is_nil())
       for (const RedisReply& stream : r.elements)
         for (const RedisReply& entry : stream.at(1).elements) start(entry, false);
-    return o_.slots > static_cast<int>(jobs_.size());
+    return o_.pool ? idle_workers() > 0 : o_.slots > static_cast<int>(jobs_.size());
   }
 
   int delivery_count(const std::string& entry) {
@@ -310,6 +644,14 @@ class Agent final : public ProcessObserver {
     if (reclaimed) ++summary_.reclaimed;
     queue({event_command(job, "picked", {{"reclaimed", reclaimed ? "1" : "0"}})}, false);
 
+    if (o_.pool) {
+      job.timeout = o_.timeout;
+      if (spec.contains("timeout_ms") && spec["timeout_ms"].is_number_integer() &&
+          spec["timeout_ms"].get<std::int64_t>() > 0)
+        job.timeout = ms(spec["timeout_ms"].get<std::int64_t>());
+      send_to_worker(std::move(job), spec);
+      return;
+    }
     ProcessSpec ps;
     std::string spawn_error;
     try {
@@ -418,9 +760,7 @@ class Agent final : public ProcessObserver {
     for (const std::string& id : ids)
       for (auto& [handle, job] : jobs_) {
         if (job.id != id || job.cancelling || job.handing_back || job.lease_lost) continue;
-        job.cancelling = true;
-        say(fmt::format("job {}: cancelled (published); stopping its tree", job.id));
-        session_.stop(handle);
+        cancel(handle, job, " (published)");
       }
   }
 
@@ -438,10 +778,7 @@ class Agent final : public ProcessObserver {
     const RedisReply r = redis_.command(mget);
     for (std::size_t i = 0; i < handles.size() && i < r.elements.size(); ++i) {
       if (r.elements[i].is_nil()) continue;
-      Job& job = jobs_.at(handles[i]);
-      job.cancelling = true;
-      say(fmt::format("job {}: cancelled; stopping its tree", job.id));
-      session_.stop(handles[i]);
+      cancel(handles[i], jobs_.at(handles[i]), "");
     }
   }
 
@@ -550,8 +887,11 @@ class Agent final : public ProcessObserver {
   Session session_;
   std::FILE* log_;
   RedisClient redis_;
-  RedisClient cancels_;      // subscribed to the cancel channel
-  std::map<int, Job> jobs_;  // by process handle
+  RedisClient cancels_;               // subscribed to the cancel channel
+  std::map<int, Job> jobs_;           // by process handle (pool: the worker's)
+  std::vector<Worker> workers_;       // pool
+  std::map<int, int> handle_worker_;  // pool: a worker's handle -> its slot
+  bool announced_ = false, workers_closed_ = false;
   std::deque<std::vector<Command>> outbox_;
   std::uint64_t dropped_events_ = 0;
   AgentSummary summary_;

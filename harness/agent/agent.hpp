@@ -16,6 +16,11 @@
 // kMaxQueuedEvents only terminal records are kept) and it reconnects every tick, so a broker
 // restarted from its AOF loses nothing that was acknowledged.
 //
+// Pool mode (`pool`): each slot is a persistent worker speaking the protocol; a job is its JSON
+// line, ended by the worker's `result` or `error` carrying the job's id, a timeout (the worker
+// is stopped and started again), a crash of the worker, or a cancel ({"cancel": id}, then the
+// worker is stopped after `grace` if it did not answer).
+//
 // SIGTERM or SIGINT: no new job is read, running ones finish, then the agent exits 0. A second
 // one: running jobs are stopped (tree kill) and handed back (re-added to the stream with their
 // delivery count, then acknowledged, in one MULTI), and the agent exits 0.
@@ -34,12 +39,17 @@ struct AgentOptions {
   std::string queue = "default";
   std::string name;
   int slots = 1;
-  std::vector<std::string> worker;            // argv; a job's own "argv" replaces it
-  std::chrono::milliseconds timeout{600000};  // per job, unless the job says timeout_ms
-  std::chrono::milliseconds grace{2000};      // SIGTERM -> SIGKILL of a stopped job
-  std::chrono::milliseconds lease{10000};     // idle this long: another agent may take it
-  int max_deliveries = 3;                     // past it, a job goes to the dead letters
-  std::chrono::milliseconds poll{5};          // the longest the loop waits on Redis
+  // spawn: a process per job; pool: `slots` persistent workers started from `worker` (${AGENT},
+  // ${SLOT}) and fed one JSON line per job (the job's "line", else {"id", "input"}), restarted
+  // when they die; the agent is ready once they all are.
+  bool pool = false;
+  std::chrono::milliseconds ready_timeout{120000};  // pool: a worker's start up to `ready`
+  std::vector<std::string> worker;                  // argv; spawn: a job's own "argv" replaces it
+  std::chrono::milliseconds timeout{600000};        // per job, unless the job says timeout_ms
+  std::chrono::milliseconds grace{2000};            // SIGTERM -> SIGKILL of a stopped job
+  std::chrono::milliseconds lease{10000};           // idle this long: another agent may take it
+  int max_deliveries = 3;                           // past it, a job goes to the dead letters
+  std::chrono::milliseconds poll{5};                // the longest the loop waits on Redis
   std::chrono::milliseconds connect_timeout{2000};
   std::size_t max_events_per_job = 1000;  // progress events published per job; counted past
 };
@@ -50,6 +60,8 @@ struct AgentSummary {
   int dead_lettered = 0;
   int handed_back = 0;
   int cancelled = 0;
+  int worker_restarts = 0;  // pool: workers started again after they died
+  bool no_worker = false;   // pool: every worker failed to start (the agent stopped)
 };
 
 // Runs until stopped by a signal (SIGTERM, SIGINT). Throws

@@ -16,7 +16,7 @@ namespace {
 struct AgentArgs {
   std::string redis, queue = "default", name, mode = "spawn";
   int slots = 1, max_deliveries = 3;
-  std::string timeout = "10m", grace = "2s", lease = "10s", poll = "5ms";
+  std::string timeout = "10m", grace = "2s", lease = "10s", poll = "5ms", ready_timeout = "2m";
   std::vector<std::string> worker;
 };
 
@@ -27,9 +27,9 @@ std::string default_name() {
 }
 
 int run_agent_command(const AgentArgs& args) {
-  if (args.mode != "spawn")
+  if (args.mode != "spawn" && args.mode != "pool")
     throw std::invalid_argument("--mode " + args.mode +
-                                ": only spawn (a process per job) is served by agents so far");
+                                ": spawn (a process per job) or pool (persistent workers)");
   AgentOptions o;
   std::string error;
   const auto endpoint = parse_redis_url(args.redis, error);
@@ -39,13 +39,15 @@ int run_agent_command(const AgentArgs& args) {
   o.name = args.name.empty() ? default_name() : args.name;
   o.slots = args.slots;
   o.worker = args.worker;
+  o.pool = args.mode == "pool";
+  o.ready_timeout = parse_duration(args.ready_timeout);
   o.timeout = parse_duration(args.timeout);
   o.grace = parse_duration(args.grace);
   o.lease = parse_duration(args.lease);
   o.poll = parse_duration(args.poll);
   o.max_deliveries = args.max_deliveries;
-  run_agent(o, stderr);
-  return kExitPass;
+  // Exit 1 when a pool agent stopped because none of its workers could start.
+  return run_agent(o, stderr).no_worker ? kExitFail : kExitPass;
 }
 
 }  // namespace
@@ -61,7 +63,12 @@ Command add_agent_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--name", args->name, "This agent's consumer name (default: host-pid)");
   app->add_option("--slots", args->slots, "Jobs run at once")->capture_default_str();
-  app->add_option("--mode", args->mode, "spawn: a process per job")->capture_default_str();
+  app->add_option("--mode", args->mode,
+                  "spawn: a process per job; pool: --slots persistent workers fed a line per job")
+      ->capture_default_str();
+  app->add_option("--ready-timeout", args->ready_timeout,
+                  "pool: a worker's start until its `ready` event")
+      ->capture_default_str();
   app->add_option("--timeout", args->timeout, "A job's time limit unless it says timeout_ms")
       ->capture_default_str();
   app->add_option("--grace", args->grace, "SIGTERM to SIGKILL when a job is stopped")
@@ -73,7 +80,8 @@ Command add_agent_command(CLI::App& parent) {
       ->capture_default_str();
   app->add_option("--poll", args->poll, "Longest wait on Redis in one read")->capture_default_str();
   app->add_option("worker", args->worker,
-                  "The worker command, after --; ${INPUT} ${JOB} ${AGENT} are the job's");
+                  "The worker command, after --; spawn: ${INPUT} ${JOB} ${AGENT} are the "
+                  "job's; pool: ${AGENT} and ${SLOT}");
   return {app, [args] { return run_agent_command(*args); }};
 }
 

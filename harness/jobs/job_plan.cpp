@@ -111,7 +111,9 @@ JobPlan make_job_plan(const Scenario& s, const RunPoint& point, const Variables&
   const QueueSpec queue = plan.spec.queue;
   const auto job_timeout = plan.spec.timeout;
   const auto grace = s.worker.grace;
-  plan.agent_process = [queue, job_timeout, grace, point, tail_bytes](
+  const auto ready_timeout = plan.ready_timeout;
+  const auto pool_process = plan.pool_process;
+  plan.agent_process = [queue, job_timeout, grace, ready_timeout, pool_process, point, tail_bytes](
                            int slot, const std::string& url, const std::string& name) {
     ProcessSpec ps;
     ps.argv = {harness_executable(),
@@ -132,6 +134,18 @@ JobPlan make_job_plan(const Scenario& s, const RunPoint& point, const Variables&
                std::to_string(job_timeout.count()) + "ms",
                "--grace",
                std::to_string(grace.count()) + "ms"};
+    if (queue.agent_mode == "pool") {
+      // The agent's persistent worker: the pool worker of this slot, its env and cwd the
+      // agent's own (the worker inherits them).
+      const ProcessSpec worker = pool_process(slot);
+      for (const std::string& arg :
+           std::vector<std::string>{"--mode", "pool", "--ready-timeout",
+                                    std::to_string(ready_timeout.count()) + "ms", "--"})
+        ps.argv.push_back(arg);
+      ps.argv.insert(ps.argv.end(), worker.argv.begin(), worker.argv.end());
+      ps.env = worker.env;
+      ps.cwd = worker.cwd;
+    }
     ps.grace = grace + std::chrono::seconds(5);  // a stopped agent first ends its running job
     ps.sample_interval = point.run.sample_interval;
     ps.tail_bytes = tail_bytes;

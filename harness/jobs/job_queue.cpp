@@ -69,10 +69,14 @@ bool JobStream::enqueue(std::size_t j) {
   Live& l = live_[j];
   nlohmann::json job{{"id", r.id}, {"input", r.input}, {"timeout_ms", spec_.timeout.count()}};
   try {
-    const ProcessSpec ps = plan_.spawn_process(r);
-    job["argv"] = ps.argv;
-    if (!ps.env.empty()) job["env"] = ps.env;
-    if (!ps.cwd.empty()) job["cwd"] = ps.cwd;
+    if (spec_.queue.agent_mode == "pool") {
+      job["line"] = plan_.pool_line(r);  // for the agent's persistent worker
+    } else {
+      const ProcessSpec ps = plan_.spawn_process(r);
+      job["argv"] = ps.argv;
+      if (!ps.env.empty()) job["env"] = ps.env;
+      if (!ps.cwd.empty()) job["cwd"] = ps.cwd;
+    }
   } catch (const std::exception& e) {
     fail(j, "spawn", bounded(e.what()));
     return true;

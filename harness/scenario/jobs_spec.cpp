@@ -25,7 +25,7 @@ const std::vector<std::string> kKeys{
     "mode",    "workers", "count",  "duration", "inputs",       "template",   "command", "arrival",
     "timeout", "retry",   "cancel", "min_jobs", "min_duration", "late_after", "queue",   "faults"};
 const std::vector<std::string> kModes{"spawn", "pool", "queue"};
-const std::vector<std::string> kQueueKeys{"redis", "name", "lease", "max_deliveries"};
+const std::vector<std::string> kQueueKeys{"redis", "name", "agent_mode", "lease", "max_deliveries"};
 const std::vector<std::string> kPeakKeys{"from", "to", "precision", "points"};
 const std::vector<std::string> kArrivalKeys{"closed",
                                             "constant",
@@ -336,6 +336,16 @@ class JobsReader {
                        v->substr(0, 80) + "'");
         else
           q.name = *v;
+      } else if (k == "agent_mode") {
+        auto v = r_.string(e);
+        if (!v) continue;
+        if (*v != "spawn" && *v != "pool")
+          r_.error(e,
+                   "'jobs.queue.agent_mode' must be spawn (a process per job) or pool (each agent "
+                   "feeds a persistent worker), got '" +
+                       v->substr(0, 80) + "'");
+        else
+          q.agent_mode = *v;
       } else if (k == "lease") {
         if (auto v = r_.duration(e, 100ms, 1h)) q.lease = *v;
       } else if (k == "max_deliveries") {

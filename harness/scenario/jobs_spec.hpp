@@ -61,6 +61,9 @@ struct QueueSpec {
   // The queue's keys harness:NAME:...; empty: a fresh name per stream (run<pid>-<n>). Needed
   // with `workers: 0`, so that agents started elsewhere know which queue to serve.
   std::string name;
+  // How the run's agents serve: spawn (a process per job, the job's command) or pool (each
+  // agent keeps a persistent worker, worker.command, fed the job's line as in pool mode).
+  std::string agent_mode = "spawn";
   std::chrono::milliseconds lease{10000};  // agents take over a job idle this long
   int max_deliveries = 3;                  // deliveries before a job is dead-lettered
 };
