@@ -92,6 +92,10 @@ TEST(ab_e2e_test, a_planted_slowdown_and_memory_growth_are_flagged) {
   const json& wall = change(a, "wall_s");
   EXPECT_EQ(wall["status"], "regression") << wall.dump();
   EXPECT_GT(wall["ratio"].get<double>(), 1.0);
+  // The work between ready and result is the burn itself: 600 / 50 ms.
+  const json& work = change(a, "work_ms_p50");
+  EXPECT_EQ(work["status"], "regression") << work.dump();
+  EXPECT_GT(work["ratio"].get<double>(), 5.0) << work.dump();
   // Under AddressSanitizer the worker's peak is its sanitizer start-up (~78 MiB here, before
   // the planted bytes); memory_added_kib still sees the +16 MiB.
   if (!testing_support::kSanitized) {

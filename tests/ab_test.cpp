@@ -43,6 +43,31 @@ TEST(ab_test, the_order_is_random_but_fixed_by_the_seed) {
   EXPECT_GT(orders.size(), 10u);
 }
 
+TEST(ab_test, the_plan_pairs_each_unit_in_each_round_balanced_per_unit) {
+  const auto plan = interleaved_plan(9, 4, 7);
+  ASSERT_EQ(plan.size(), 36u);
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    EXPECT_EQ(plan[i].round, static_cast<int>(i / 4));
+    EXPECT_EQ(plan[i].unit, static_cast<int>(i % 4));
+    EXPECT_NE(plan[i].order[0], plan[i].order[1]);
+  }
+  std::set<std::vector<std::array<AbSide, 2>>> distinct;
+  for (int u = 0; u < 4; ++u) {
+    std::vector<std::array<AbSide, 2>> orders;
+    for (const AbPair& p : plan)
+      if (p.unit == u) orders.push_back(p.order);
+    const int first = base_first(orders);
+    EXPECT_TRUE(first == 4 || first == 5) << "unit " << u;
+    distinct.insert(orders);
+  }
+  // Each unit has an order of its own (C(9, 4) x 2 = 252 balanced orders).
+  EXPECT_GT(distinct.size(), 1u);
+  EXPECT_EQ(interleaved_plan(9, 4, 7), plan);
+  EXPECT_TRUE(interleaved_plan(3, 0, 7).empty());
+  EXPECT_EQ(unit_dir_name(0, "scenarios/core/success.yaml"), "01-success");
+  EXPECT_EQ(unit_dir_name(11, "memory.yml"), "12-memory");
+}
+
 TEST(ab_test, rounds_are_laid_out_for_compare_to_read_back) {
   EXPECT_EQ(round_dir("/out", AbSide::base, 0), std::filesystem::path("/out/base/round-01"));
   EXPECT_EQ(round_dir("/out", AbSide::candidate, 11), std::filesystem::path("/out/new/round-12"));
@@ -87,6 +112,26 @@ TEST(ab_test, the_summary_names_the_sides_the_order_and_what_went_wrong) {
   EXPECT_EQ(j["steps"][0]["side"], "new");
   EXPECT_EQ(j["base"]["ref"], "1234567890ab");
   EXPECT_FALSE(j["comparison"]["regressed"].get<bool>());
+}
+
+TEST(ab_test, the_order_shows_each_units_pair_within_a_round) {
+  AbRecord r;
+  r.rounds = 2;
+  r.units = {"01-success", "02-memory"};
+  r.steps = {{1, AbSide::base, 1, 0, {}, "01-success"},
+             {1, AbSide::candidate, 1, 0, {}, "01-success"},
+             {1, AbSide::candidate, 1, 0, {}, "02-memory"},
+             {1, AbSide::base, 1, 0, {}, "02-memory"},
+             {2, AbSide::candidate, 1, 0, {}, "01-success"},
+             {2, AbSide::base, 1, 0, {}, "01-success"},
+             {2, AbSide::base, 1, 2, {}, "02-memory"},
+             {2, AbSide::candidate, 1, 0, {}, "02-memory"}};
+  const std::string md = format_ab_markdown(r, Comparison{});
+  EXPECT_NE(md.find("- each round, pair by pair: 01-success 02-memory\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("order A-B B-A, B-A A-B\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("- round 2 base 02-memory: 2 scenario(s) did not pass"), std::string::npos)
+      << md;
+  EXPECT_EQ(ab_to_json(r, Comparison{})["steps"][2]["unit"], "02-memory");
 }
 
 TEST(ab_test, a_ref_is_built_like_the_build_folder_on_the_other_side) {

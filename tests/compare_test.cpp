@@ -159,6 +159,57 @@ TEST(compare_test, rounds_in_several_reports_pool_like_repeats_in_one) {
   EXPECT_EQ(find(split, "fatter", "wall_s").base_n, 18);
 }
 
+// A report of one scenario whose runs load a model for `load_ms` and then work `work_ms + i`
+// (i = 0..8): the work, ready to the last result event, is what a slower frame changes.
+json work_report(double load_ms, double work_ms) {
+  json runs = json::array(), instances = json::array();
+  for (int i = 0; i < 9; ++i) {
+    const double ready = load_ms + 7 * i, result = ready + work_ms + i;
+    runs.push_back({{"params", json::object()},
+                    {"repeat", i},
+                    {"warmup", false},
+                    {"wall_s", (result + 40) / 1000.0},
+                    {"metrics", json::object()}});
+    instances.push_back({{"run", i},
+                         {"ready_ms", ready},
+                         {"events",
+                          {{{"t_ms", 1.0}, {"body", {{"event", "started"}}}},
+                           {{"t_ms", ready}, {"body", {{"event", "ready"}}}},
+                           {{"t_ms", ready + 1}, {"body", {{"event", "result"}, {"job", 1}}}},
+                           {{"t_ms", result}, {"body", {{"event", "result"}, {"job", 2}}}}}}});
+  }
+  return {{"schema", 1},
+          {"scenarios", {{{"name", "frames"}, {"runs", runs}, {"instances", instances}}}}};
+}
+
+TEST(compare_test, work_after_ready_sees_a_5_percent_slower_frame_that_wall_time_dilutes) {
+  // 20 s of model load and 1 s of frames; the frames 5 % slower: wall_s +0.24 %, work +5 %.
+  const Comparison c = compare(work_report(20000, 1000), work_report(20000, 1050), Thresholds{});
+  const MetricChange& work = find(c, "frames", "work_ms_p50", "(single run)");
+  EXPECT_EQ(work.base_n, 9);
+  EXPECT_NEAR(work.base_median, 1004, 1e-9);  // the last result counts, not the first
+  EXPECT_NEAR(work.new_median, 1054, 1e-9);
+  EXPECT_EQ(work.status, ChangeStatus::regression);
+  EXPECT_EQ(find(c, "frames", "wall_s", "(single run)").status, ChangeStatus::ok);
+}
+
+TEST(compare_test, work_needs_a_ready_and_a_later_result) {
+  json r = work_report(100, 50);
+  auto& instances = r["scenarios"][0]["instances"];
+  instances[0].erase("ready_ms");                  // never ready: no value
+  instances[1]["events"].erase(3);                 // the last result gone: the first counts
+  instances[1]["events"].erase(2);                 // and then none at all
+  instances[2]["events"][3]["t_ms"] = 1.0;         // a result before ready: ignored
+  instances[2]["events"][2]["body"]["event"] = 7;  // a hostile event name: ignored
+  const ReportFields f = read_report_fields(r, "r");
+  const auto& runs = f.scenarios.at(0).runs;
+  EXPECT_FALSE(runs.at(0).work_p50_ms.has_value());
+  EXPECT_FALSE(runs.at(1).work_p50_ms.has_value());
+  EXPECT_FALSE(runs.at(2).work_p50_ms.has_value());
+  ASSERT_TRUE(runs.at(3).work_p50_ms.has_value());
+  EXPECT_NEAR(*runs.at(3).work_p50_ms, 53, 1e-9);
+}
+
 TEST(compare_test, thresholds_file_loosens_the_gate) {
   const Thresholds t = load_thresholds(data("thresholds.yaml"));
   EXPECT_DOUBLE_EQ(t.time, 0.25);
@@ -205,7 +256,8 @@ TEST(compare_test, thresholds_errors_name_the_place_and_the_fix) {
             "'cpu_time'?)");
   EXPECT_EQ(thresholds_error("per_metric: {wall_time: 5%}\n"),
             "t.yaml:1:14: error: unknown key 'wall_time' in 'per_metric'; allowed keys: wall_s, "
-            "throughput_fps, ready_ms_p50, memory_added_kib, peak_rss_kib, real_time, cpu_time");
+            "throughput_fps, ready_ms_p50, work_ms_p50, memory_added_kib, peak_rss_kib, real_time, "
+            "cpu_time");
   EXPECT_EQ(thresholds_error("time: fast\n"),
             "t.yaml:1:7: error: 'time': invalid percentage 'fast': write a number of percent, "
             "e.g. 10% or 2.5%");

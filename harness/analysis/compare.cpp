@@ -30,6 +30,7 @@ constexpr ReportMetric kReportMetrics[] = {
     {"wall_s", "s", MetricClass::time, &RunFields::wall_s},
     {"throughput_fps", "fps", MetricClass::throughput, &RunFields::throughput_fps},
     {"ready_ms_p50", "ms", MetricClass::time, &RunFields::ready_p50_ms},
+    {"work_ms_p50", "ms", MetricClass::time, &RunFields::work_p50_ms},
     {"memory_added_kib", "KiB", MetricClass::memory, &RunFields::mean_memory_added_kib},
     {"peak_rss_kib", "KiB", MetricClass::memory, &RunFields::sum_peak_rss_kib},
 };
@@ -197,9 +198,13 @@ Comparison compare_reports(const std::vector<json>& base, const std::vector<json
         continue;
       }
       const auto& br = *bruns.find(label);
-      for (const auto& m : kReportMetrics)
-        c.changes.push_back(judge(name, label, m.name, m.unit, m.cls, values_of(br, m.field),
-                                  values_of(*nr, m.field), thresholds));
+      for (const auto& m : kReportMetrics) {
+        const std::vector<double> bv = values_of(br, m.field), nv = values_of(*nr, m.field);
+        // Not measured on either side (no frames in an error scenario, no result event): no row.
+        // A value on one side only stays, as n/a: that difference is worth seeing.
+        if (bv.empty() && nv.empty()) continue;
+        c.changes.push_back(judge(name, label, m.name, m.unit, m.cls, bv, nv, thresholds));
+      }
     }
     for (const std::string& label : nruns->keys)
       if (!bruns.find(label)) c.unmatched_runs.push_back(name + ": " + label + " (only in new)");

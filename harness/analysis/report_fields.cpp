@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -51,6 +52,38 @@ std::optional<double> from_instances(const json& instances, int run_index, std::
   return mean ? sum / count : sum;
 }
 
+// The time of the last `result` event of an instance, ms from its spawn.
+std::optional<double> last_result_ms(const json& inst) {
+  std::optional<double> last;
+  const auto events = inst.find("events");
+  if (events == inst.end() || !events->is_array()) return last;
+  for (const json& e : *events) {
+    if (!e.is_object()) continue;
+    const auto body = e.find("body");
+    const auto t = e.find("t_ms");
+    if (body == e.end() || !body->is_object() || t == e.end() || !t->is_number()) continue;
+    const auto kind = body->find("event");
+    if (kind != body->end() && *kind == "result")
+      last = std::max(last.value_or(0.0), t->get<double>());
+  }
+  return last;
+}
+
+std::optional<double> work_p50_ms(const json& instances, int run_index) {
+  if (!instances.is_array()) return std::nullopt;
+  std::vector<double> works;
+  for (const json& inst : instances) {
+    if (!inst.is_object() || run_of(inst) != run_index) continue;
+    const auto ready = number_at(inst, "ready_ms");
+    const auto result = last_result_ms(inst);
+    if (ready && result && *result >= *ready && std::isfinite(*result - *ready))
+      works.push_back(*result - *ready);
+  }
+  if (works.empty()) return std::nullopt;
+  std::sort(works.begin(), works.end());
+  return works[(works.size() + 1) / 2 - 1];  // nearest rank, as the report's ready_ms p50
+}
+
 int count_instances(const json& instances, int run_index) {
   int count = 0;
   if (!instances.is_array()) return 0;
@@ -81,16 +114,7 @@ Concurrent concurrent_memory(const json& instances, int run_index) {
     // one, since it then frees its memory and unmaps the pages it shared while it exits (a
     // sibling sampled then reads them as its own: +53 MiB of USS measured at N=2), else at exit.
     // (A --serve worker sends a result per job: the last one counts.)
-    std::optional<double> last_result;
-    if (const auto events = inst.find("events"); events != inst.end() && events->is_array()) {
-      for (const json& e : *events) {
-        const json* body = e.is_object() && e.contains("body") ? &e["body"] : nullptr;
-        if (body && body->is_object() && body->contains("event") && (*body)["event"] == "result" &&
-            e.value("t_ms", json()).is_number()) {
-          last_result = std::max(last_result.value_or(0.0), e["t_ms"].get<double>());
-        }
-      }
-    }
+    const std::optional<double> last_result = last_result_ms(inst);
     const double exit = *offset + *wall * 1000.0;
     spans.emplace_back(*offset, last_result ? std::min(exit, *offset + *last_result) : exit);
     per.emplace_back();
@@ -168,6 +192,7 @@ RunFields read_run(const json& run, int index, const json& instances, std::strin
   r.latency_p95_s = number_at(lat, "p95");
   r.latency_p99_s = number_at(lat, "p99");
   r.ready_p50_ms = number_at(object_at(m, "ready_ms"), "p50");
+  r.work_p50_ms = work_p50_ms(instances, index);
   // Memory sums sit in metrics or, in the report writer's current shape, in metrics.memory.
   const json& mem = object_at(m, "memory");
   auto memory_metric = [&](std::string_view flat, std::string_view nested) {

@@ -42,6 +42,10 @@ struct RunFields {
   std::optional<double> latency_p95_s;
   std::optional<double> latency_p99_s;
   std::optional<double> ready_p50_ms;  // spawn to `ready`
+  // `ready` to the last `result` event, median over the run's instances that sent both: the
+  // worker's own work (the frames), without start-up and model load, which dilute a slower
+  // frame in wall_s. From the instances' events, so reports of older versions have it too.
+  std::optional<double> work_p50_ms;
   std::optional<double> sum_peak_rss_kib;
   std::optional<double> sum_peak_pss_kib;
   std::optional<double> mean_peak_uss_kib;

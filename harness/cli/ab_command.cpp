@@ -17,6 +17,7 @@
 #include "harness/analysis/report_fields.hpp"
 #include "harness/cli/ab_side.hpp"
 #include "harness/core/host_info.hpp"
+#include "harness/scenario/scenario.hpp"
 #include "harness/supervise/supervisor.hpp"
 
 namespace harness {
@@ -78,14 +79,20 @@ class AbRun {
       prepare_sides();
       prepare_out();
       record_.load_before = load_average();  // after any build: the load the rounds start in
-      const auto order = round_order(a_.rounds, record_.seed);
-      for (int r = 0; r < a_.rounds; ++r) {
-        std::string line = fmt::format("harness ab: round {}/{}:", r + 1, a_.rounds);
-        for (AbSide s : order[r]) {
-          record_.steps.push_back(run_step(s, r));
-          line += fmt::format(" {} {:.1f} s", side_name(s), record_.steps.back().seconds);
+      const auto plan =
+          interleaved_plan(a_.rounds, static_cast<int>(record_.units.size()), record_.seed);
+      double seconds[2] = {0, 0};
+      for (std::size_t i = 0; i < plan.size(); ++i) {
+        const AbPair& p = plan[i];
+        for (AbSide s : p.order) {
+          record_.steps.push_back(run_step(s, p.round, p.unit));
+          seconds[s == AbSide::base ? 0 : 1] += record_.steps.back().seconds;
         }
-        std::fprintf(stderr, "%s\n", line.c_str());
+        if (i + 1 == plan.size() || plan[i + 1].round != p.round) {
+          std::fprintf(stderr, "harness ab: round %d/%d: base %.1f s, new %.1f s\n", p.round + 1,
+                       a_.rounds, seconds[0], seconds[1]);
+          seconds[0] = seconds[1] = 0;
+        }
       }
     } catch (const Interrupted&) {
       remove_cancel_signals();
@@ -125,8 +132,13 @@ class AbRun {
     record_.rounds = a_.rounds;
     record_.seed = a_.seed_given ? a_.seed : std::random_device{}();
     record_.paths = a_.paths;
+    // Each scenario file is a unit of its own, then each benchmark program (see ab.hpp).
+    scenario_files_ = find_scenarios(a_.paths);
+    for (std::size_t i = 0; i < scenario_files_.size(); ++i)
+      record_.units.push_back(unit_dir_name(static_cast<int>(i), scenario_files_[i]));
     record_.repetitions = a_.repetitions;
     record_.benchmarks = bench_programs();
+    record_.units.insert(record_.units.end(), record_.benchmarks.begin(), record_.benchmarks.end());
     const HostInfo host = read_host_info();
     record_.host = fmt::format("{} ({} CPUs)", host.hostname, host.cpus);
   }
@@ -174,21 +186,25 @@ class AbRun {
     return r;
   }
 
-  AbStep run_step(AbSide s, int round) {
+  AbStep run_step(AbSide s, int round, int unit) {
     AbStep step;
     step.round = round + 1;
     step.side = s;
+    step.unit = record_.units.at(static_cast<std::size_t>(unit));
     const fs::path dir = round_dir(out_, s, round);
     fs::create_directories(dir);
-    if (!a_.paths.empty()) run_scenarios(s, dir, step);
-    for (const std::string& prog : record_.benchmarks) run_benchmark(s, prog, dir, step);
+    const auto files = scenario_files_.size();
+    if (static_cast<std::size_t>(unit) < files)
+      run_scenario(s, scenario_files_[static_cast<std::size_t>(unit)], dir / step.unit, step);
+    else
+      run_benchmark(s, record_.benchmarks.at(static_cast<std::size_t>(unit) - files), dir, step);
     return step;
   }
 
-  void run_scenarios(AbSide s, const fs::path& dir, AbStep& step) {
+  void run_scenario(AbSide s, const std::string& file, const fs::path& dir, AbStep& step) {
+    fs::create_directories(dir);
     const fs::path build = side(s).build_dir();
-    std::vector<std::string> argv = {(build / "harness" / "harness").string(), "run"};
-    argv.insert(argv.end(), a_.paths.begin(), a_.paths.end());
+    std::vector<std::string> argv = {(build / "harness" / "harness").string(), "run", file};
     argv.insert(argv.end(), {"--report-dir", dir.string(), "--quiet"});
     std::vector<std::string> vars = {"WORKERS=" + (build / "bin").string(),
                                      "MODELS=" + (build / "models").string(),
@@ -203,8 +219,8 @@ class AbRun {
     // and the summary says so. No report at all means the run itself could not happen.
     const fs::path report = dir / "report.json";
     if (!fs::exists(report))
-      throw std::runtime_error(fmt::format("round {} {}: no report was written: {}", step.round,
-                                           side_name(s), r.failure));
+      throw std::runtime_error(fmt::format("round {} {} {}: no report was written: {}", step.round,
+                                           side_name(s), file, r.failure));
     const nlohmann::json j = read_json_file(report);
     const auto& summary = j.value("summary", nlohmann::json::object());
     step.failed_scenarios = summary.value("failed", 0) + summary.value("errors", 0);
@@ -248,6 +264,7 @@ class AbRun {
   const AbArgs& a_;
   fs::path out_;
   Supervisor supervisor_;
+  std::vector<std::string> scenario_files_;
   PreparedSide base_, candidate_;  // after the supervisor: destroyed (worktrees removed) first
   AbRecord record_;
 };
