@@ -3,13 +3,15 @@
 // fault_worker's `work` mode through --base-var/--new-var (tests/data/ab/scenarios/work.yaml);
 // nothing here times anything: the verdicts are the statistics' own.
 //
-// Short on purpose (CI runs it): 3 rounds of a 3-repeat scenario give 9 runs a side. The
-// thresholds file sets alpha = 0.001 so that the A/A half, with its few metrics, fails by
-// chance far less often than once in a thousand runs; the planted side burns 12x the CPU time
-// and touches 16 MiB more, which separates the samples completely (p = 4e-5). The factor is
-// large because the 99.9 % bootstrap interval of a median of 9 reaches the slowest values: two
-// CI runs with 4x (50 -> 200 ms) saw a few base repetitions take 3-4x their usual time and an
-// interval reaching below 1. The test runs alone under ctest (RUN_SERIAL) for the same reason.
+// Short on purpose (CI runs it): 3 rounds of a 4-repeat scenario give 12 runs a side, judged as
+// 12 pairs (run i of a round's base against run i of its new). The thresholds file sets
+// alpha = 0.001 so that the A/A half, with its few metrics, fails by chance far less often than
+// once in a thousand runs; 11 pairs are the fewest that can reach it (2 / 2^11 = 0.00098), 12
+// give 0.00049. The planted side burns 12x the CPU time and touches 16 MiB more, so every pair
+// is worse. The factor is large because the 99.9 % bootstrap interval of a median reaches the
+// slowest values: with 4x (50 -> 200 ms), two CI runs of the pooled test (before the pairs) saw
+// a few base repetitions take 3-4x their usual time and an interval reaching below 1. The test
+// runs alone under ctest (RUN_SERIAL) for the same reason.
 
 #include <gtest/gtest.h>
 
@@ -80,7 +82,8 @@ TEST(ab_e2e_test, an_a_a_check_flags_nothing) {
     EXPECT_NE(c["status"], "regression") << c.dump();
     EXPECT_NE(c["status"], "improvement") << c.dump();
   }
-  EXPECT_EQ(change(a, "wall_s")["base"]["n"], 9);  // 3 rounds x 3 repeats
+  EXPECT_EQ(change(a, "wall_s")["base"]["n"], 12);  // 3 rounds x 4 repeats
+  EXPECT_EQ(change(a, "wall_s")["pairs"], 12);
   EXPECT_EQ(a.record["steps"].size(), 6u);
   EXPECT_NE(a.out.find("**OK**"), std::string::npos) << a.out;
 }

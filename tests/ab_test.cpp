@@ -82,10 +82,10 @@ TEST(ab_test, the_summary_names_the_sides_the_order_and_what_went_wrong) {
   r.paths = {"scenarios/core"};
   r.benchmarks = {"process_bench"};
   r.repetitions = 9;
-  r.steps = {{1, AbSide::candidate, 10, 0, {}},
-             {1, AbSide::base, 11, 1, {}},
-             {2, AbSide::base, 10, 0, {}},
-             {2, AbSide::candidate, 10, 0, {"a problem"}}};
+  r.steps = {{1, AbSide::candidate, 10, 0, {}, ""},
+             {1, AbSide::base, 11, 1, {}, ""},
+             {2, AbSide::base, 10, 0, {}, ""},
+             {2, AbSide::candidate, 10, 0, {"a problem"}, ""}};
   r.seconds = 41;
   r.host = "vm (2 CPUs)";
   r.load_before = 1.5;

@@ -20,6 +20,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -208,6 +210,52 @@ TEST(compare_test, work_needs_a_ready_and_a_later_result) {
   EXPECT_FALSE(runs.at(2).work_p50_ms.has_value());
   ASSERT_TRUE(runs.at(3).work_p50_ms.has_value());
   EXPECT_NEAR(*runs.at(3).work_p50_ms, 53, 1e-9);
+}
+
+// Side folders as `harness ab` writes them: round-0K/01-frames/report.json, one run each, the
+// base's wall time drifting 10..26 s over the rounds and the new side 5 % slower in each round.
+void write_round(const fs::path& dir, double wall) {
+  fs::create_directories(dir);
+  const json report = {
+      {"schema", 1},
+      {"scenarios",
+       {{{"name", "frames"},
+         {"runs",
+          {{{"params", json::object()}, {"repeat", 0}, {"warmup", false}, {"wall_s", wall}}}}}}}};
+  std::ofstream(dir / "report.json") << report.dump();
+}
+
+TEST(compare_test, folders_of_the_same_rounds_are_judged_pair_by_pair) {
+  const fs::path root = fs::path(::testing::TempDir()) / "compare_paired";
+  fs::remove_all(root);
+  for (int r = 0; r < 9; ++r) {
+    const std::string round = fmt::format("round-{:02}", r + 1);
+    write_round(root / "base" / round / "01-frames", 10 + 2 * r);
+    write_round(root / "new" / round / "01-frames", (10 + 2 * r) * (1.05 + (r % 3 - 1) * 0.01));
+  }
+  const Comparison paired = compare_files(root / "base", root / "new", Thresholds{});
+  const MetricChange& wall = find(paired, "frames", "wall_s", "(single run)");
+  EXPECT_EQ(wall.pairs, 9);
+  EXPECT_NEAR(wall.ratio, 1.05, 1e-9);
+  EXPECT_EQ(wall.status, ChangeStatus::regression);
+  EXPECT_NE(format_compare_markdown(paired).find("0.0039 (9 pairs)"), std::string::npos);
+  EXPECT_EQ(comparison_to_json(paired)["changes"][0]["pairs"], 9);
+  // A round missing on one side: the folders no longer line up, the values are pooled, and
+  // pooled the drift hides the 5 %.
+  fs::remove_all(root / "new" / "round-09");
+  const Comparison pooled = compare_files(root / "base", root / "new", Thresholds{});
+  const MetricChange& wall2 = find(pooled, "frames", "wall_s", "(single run)");
+  EXPECT_EQ(wall2.pairs, 0);
+  EXPECT_EQ(wall2.base_n, 9);
+  EXPECT_EQ(wall2.new_n, 8);
+  EXPECT_NE(wall2.status, ChangeStatus::regression);
+  // Two report files are never paired.
+  EXPECT_EQ(
+      find(compare_files(root / "base" / "round-01" / "01-frames" / "report.json",
+                         root / "new" / "round-01" / "01-frames" / "report.json", Thresholds{}),
+           "frames", "wall_s", "(single run)")
+          .pairs,
+      0);
 }
 
 TEST(compare_test, thresholds_file_loosens_the_gate) {

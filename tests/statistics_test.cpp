@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <vector>
@@ -267,6 +268,127 @@ TEST(statistics_test, decision_refuses_what_it_cannot_judge) {
   DecisionOptions bad;
   bad.alpha = 0;
   EXPECT_THROW(decide(kTight, kTight, bad), std::invalid_argument);
+}
+
+// The signed-rank p by enumerating every sign pattern of the mid-ranks: an independent count.
+double enumerated_signed_rank_p(const std::vector<double>& d) {
+  std::vector<double> nz;
+  for (double x : d)
+    if (x != 0) nz.push_back(x);
+  const std::size_t n = nz.size();
+  std::vector<double> rank(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    double below = 0, equal = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      below += std::abs(nz[j]) < std::abs(nz[i]);
+      equal += std::abs(nz[j]) == std::abs(nz[i]);
+    }
+    rank[i] = below + (equal + 1) / 2;
+  }
+  double w = 0;
+  for (std::size_t i = 0; i < n; ++i) w += nz[i] > 0 ? rank[i] : 0;
+  double le = 0, ge = 0;
+  const std::size_t patterns = std::size_t{1} << n;
+  for (std::size_t mask = 0; mask < patterns; ++mask) {
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += (mask >> i & 1) ? rank[i] : 0;
+    le += s <= w + 1e-9;
+    ge += s >= w - 1e-9;
+  }
+  return std::min(1.0, 2 * std::min(le, ge) / static_cast<double>(patterns));
+}
+
+TEST(statistics_test, signed_rank_test_matches_hand_counts) {
+  // Nine pairs all one way: 2 / 2^9, the smallest p of nine pairs.
+  const std::vector<double> nine = {0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09};
+  const SignedRankTest all = wilcoxon_signed_rank(nine);
+  EXPECT_TRUE(all.exact);
+  EXPECT_EQ(all.n, 9);
+  EXPECT_DOUBLE_EQ(all.w_plus, 45);
+  EXPECT_DOUBLE_EQ(all.p, 2.0 / 512);
+  EXPECT_DOUBLE_EQ(min_p_signed_rank(9), 2.0 / 512);
+  // n = 5, the smallest difference negative: W+ = 14; P(S >= 14) = 2/32, so p = 0.125.
+  const SignedRankTest one_down = wilcoxon_signed_rank(std::vector<double>{-1, 2, 3, 4, 5});
+  EXPECT_DOUBLE_EQ(one_down.w_plus, 14);
+  EXPECT_DOUBLE_EQ(one_down.p, 0.125);
+  // Zeros are dropped; no difference at all is p = 1.
+  EXPECT_EQ(wilcoxon_signed_rank(std::vector<double>{0, 1, 2, 3}).n, 3);
+  EXPECT_DOUBLE_EQ(wilcoxon_signed_rank(std::vector<double>{0, 0}).p, 1.0);
+  EXPECT_THROW(wilcoxon_signed_rank(std::vector<double>{}), std::invalid_argument);
+  EXPECT_THROW(wilcoxon_signed_rank(std::vector<double>{NAN}), std::invalid_argument);
+}
+
+TEST(statistics_test, exact_signed_rank_equals_enumerating_every_sign_pattern_with_ties) {
+  const std::vector<std::vector<double>> cases = {
+      {1, 1, -1, 2, 2, 3, -3, 4},
+      {0.5, -0.5, 0.5, 1.5, -2, 2, 2, 7, -7, 0},
+      {3, -1, 4, -1, 5, 9, -2, 6, 5, -3, 5, 8},
+      {-1, -2, -3, 1, 2, 3},
+  };
+  for (const auto& d : cases) {
+    const SignedRankTest t = wilcoxon_signed_rank(d);
+    EXPECT_TRUE(t.exact);
+    EXPECT_NEAR(t.p, enumerated_signed_rank_p(d), 1e-12);
+  }
+}
+
+TEST(statistics_test, asymptotic_signed_rank_agrees_with_the_exact_count_near_the_limit) {
+  // 40 differences are counted exactly; the normal approximation of the same data (computed
+  // here) is close to it, and 41 differences switch to the approximation.
+  std::vector<double> d;
+  for (int i = 1; i <= 40; ++i) d.push_back((i % 3 == 0 ? -1.0 : 1.0) * i);
+  const SignedRankTest exact = wilcoxon_signed_rank(d);
+  ASSERT_TRUE(exact.exact);
+  const double n = 40, mean = n * (n + 1) / 4, sd = std::sqrt(n * (n + 1) * (2 * n + 1) / 24);
+  const double z = (std::abs(exact.w_plus - mean) - 0.5) / sd;
+  EXPECT_NEAR(exact.p, std::erfc(z / std::sqrt(2.0)), 0.01);
+  d.push_back(41);  // 41 differences: the approximation
+  const SignedRankTest approx = wilcoxon_signed_rank(d);
+  EXPECT_FALSE(approx.exact);
+  EXPECT_GT(approx.p, 0);
+  EXPECT_LE(approx.p, 1);
+}
+
+TEST(statistics_test, pairs_see_a_5_percent_change_that_drift_between_rounds_hides) {
+  // Rounds drift 10..26 (a busy machine); each round's candidate is 5 % slower than its base,
+  // give or take 1 %. Pooled, the samples overlap; paired, every pair is slower.
+  std::vector<double> base, cand;
+  for (int r = 0; r < 9; ++r) {
+    base.push_back(10 + 2 * r);
+    cand.push_back((10 + 2 * r) * (1.05 + (r % 3 - 1) * 0.01));
+  }
+  DecisionOptions o;
+  const Decision pooled = decide(base, cand, o);
+  EXPECT_EQ(pooled.verdict, Verdict::not_significant) << pooled.test->p;
+  const Decision paired = decide_paired(base, cand, o);
+  EXPECT_EQ(paired.verdict, Verdict::regression);
+  ASSERT_TRUE(paired.signed_rank.has_value());
+  EXPECT_DOUBLE_EQ(paired.signed_rank->p, 2.0 / 512);
+  EXPECT_NEAR(paired.ratio, 1.05, 1e-9);
+  ASSERT_TRUE(paired.ci.has_value());
+  EXPECT_GE(paired.ci->low, 1.04 - 1e-9);
+  EXPECT_LE(paired.ci->high, 1.06 + 1e-9);
+  EXPECT_DOUBLE_EQ(paired.base_median, 18);  // each side's own median, for the table
+  // The same pairs with no change: no change; with the sides swapped: an improvement.
+  EXPECT_EQ(decide_paired(base, base, o).verdict, Verdict::no_change);
+  EXPECT_EQ(decide_paired(cand, base, o).verdict, Verdict::improvement);
+  // Throughput: higher is better, so a 5 % drop is the regression.
+  o.higher_is_better = true;
+  EXPECT_EQ(decide_paired(cand, base, o).verdict, Verdict::regression);
+}
+
+TEST(statistics_test, paired_decision_needs_enough_pairs_and_positive_values) {
+  DecisionOptions o;
+  const std::vector<double> seven_b = {1, 2, 3, 4, 5, 6, 7};
+  const std::vector<double> seven_n = {2, 4, 6, 8, 10, 12, 14};
+  // 7 pairs: 2 / 128 = 0.0156 >= 0.01, never significant.
+  const Decision d = decide_paired(seven_b, seven_n, o);
+  EXPECT_EQ(d.verdict, Verdict::not_enough_data);
+  EXPECT_NEAR(d.ratio, 2, 1e-12);
+  EXPECT_THROW(decide_paired(std::vector<double>{1, 2}, std::vector<double>{1}, o),
+               std::invalid_argument);
+  EXPECT_THROW(decide_paired(std::vector<double>{1, 0}, std::vector<double>{1, 1}, o),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -68,9 +68,14 @@ ChangeStatus status_of(Verdict v) {
   return ChangeStatus::not_available;
 }
 
+// The values of one metric in pairs, base first; empty when they do not pair.
+struct Pairs {
+  std::vector<double> base, candidate;
+};
+
 MetricChange judge(std::string scenario, std::string run, std::string metric, std::string unit,
                    MetricClass cls, const std::vector<double>& base,
-                   const std::vector<double>& cand, const Thresholds& t) {
+                   const std::vector<double>& cand, const Thresholds& t, const Pairs& pairs = {}) {
   MetricChange c;
   c.scenario = std::move(scenario);
   c.run = std::move(run);
@@ -95,10 +100,13 @@ MetricChange judge(std::string scenario, std::string run, std::string metric, st
   o.alpha = t.alpha;
   o.higher_is_better = c.higher_is_better;
   o.seed = seed_of(c.scenario, c.run, c.metric);
-  const Decision d = decide(base, cand, o);
+  const bool paired = !pairs.base.empty();
+  const Decision d = paired ? decide_paired(pairs.base, pairs.candidate, o) : decide(base, cand, o);
+  c.pairs = paired ? static_cast<int>(pairs.base.size()) : 0;
   c.ratio = d.ratio;
   c.ci = d.ci;
   if (d.test) c.p = d.test->p;
+  if (d.signed_rank) c.p = d.signed_rank->p;
   c.change_pct = (d.ratio - 1) * 100.0;
   c.worse_pct = d.worse_pct;
   c.status = status_of(d.verdict);
@@ -131,17 +139,24 @@ struct Ordered {
 // Every non-warmup run of a side, by scenario name and params label, over all its reports.
 using RunPool = Ordered<Ordered<std::vector<RunFields>>>;
 
-RunPool pool_runs(const std::vector<json>& reports, const char* side) {
+void add_runs(RunPool& pool, const ReportFields& f) {
+  for (const ScenarioFields& s : f.scenarios) {
+    auto& runs = pool[s.name];
+    for (const RunFields& r : s.runs)
+      if (!r.warmup) runs[params_label(r.params)].push_back(r);
+  }
+}
+
+// The side's runs pooled over its reports, and (with `each`) one pool per report as well.
+RunPool pool_runs(const std::vector<json>& reports, const char* side,
+                  std::vector<RunPool>* each = nullptr) {
   RunPool pool;
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const ReportFields f = read_report_fields(
         reports[i], reports.size() == 1 ? fmt::format("{} report", side)
                                         : fmt::format("{} report {}", side, i + 1));
-    for (const ScenarioFields& s : f.scenarios) {
-      auto& runs = pool[s.name];
-      for (const RunFields& r : s.runs)
-        if (!r.warmup) runs[params_label(r.params)].push_back(r);
-    }
+    add_runs(pool, f);
+    if (each) add_runs(each->emplace_back(), f);
   }
   return pool;
 }
@@ -152,6 +167,36 @@ std::vector<double> values_of(const std::vector<RunFields>& runs,
   for (const RunFields& r : runs)
     if (r.*f && std::isfinite(*(r.*f))) v.push_back(*(r.*f));
   return v;
+}
+
+// Report i of one side against report i of the other, run i against run i of a (scenario,
+// params): the pairs of one metric, or none when anything does not line up (a run or a value on
+// one side only, a value not above 0): the metric is then judged on the pooled values.
+Pairs pairs_of(const std::vector<RunPool>& base, const std::vector<RunPool>& cand,
+               const std::string& name, const std::string& label,
+               std::optional<double> RunFields::*f) {
+  Pairs p;
+  if (base.size() != cand.size()) return {};
+  for (std::size_t k = 0; k < base.size(); ++k) {
+    const auto* bs = base[k].find(name);
+    const auto* ns = cand[k].find(name);
+    if (!bs != !ns) return {};
+    if (!bs) continue;
+    const auto* br = bs->find(label);
+    const auto* nr = ns->find(label);
+    if (!br != !nr) return {};
+    if (!br) continue;
+    if (br->size() != nr->size()) return {};
+    for (std::size_t i = 0; i < br->size(); ++i) {
+      const auto& x = (*br)[i].*f;
+      const auto& y = (*nr)[i].*f;
+      if (!x && !y) continue;
+      if (!x || !y || !std::isfinite(*x) || !std::isfinite(*y) || !(*x > 0) || !(*y > 0)) return {};
+      p.base.push_back(*x);
+      p.candidate.push_back(*y);
+    }
+  }
+  return p;
 }
 
 }  // namespace
@@ -180,9 +225,11 @@ std::string_view to_string(ChangeStatus status) {
 }
 
 Comparison compare_reports(const std::vector<json>& base, const std::vector<json>& candidate,
-                           const Thresholds& thresholds) {
-  const RunPool b = pool_runs(base, "base");
-  const RunPool n = pool_runs(candidate, "new");
+                           const Thresholds& thresholds, bool paired) {
+  paired = paired && base.size() == candidate.size();
+  std::vector<RunPool> per_base, per_new;  // report by report, for the pairs
+  const RunPool b = pool_runs(base, "base", paired ? &per_base : nullptr);
+  const RunPool n = pool_runs(candidate, "new", paired ? &per_new : nullptr);
   Comparison c;
   for (const std::string& name : b.keys) {
     const auto& bruns = *b.find(name);
@@ -203,7 +250,9 @@ Comparison compare_reports(const std::vector<json>& base, const std::vector<json
         // Not measured on either side (no frames in an error scenario, no result event): no row.
         // A value on one side only stays, as n/a: that difference is worth seeing.
         if (bv.empty() && nv.empty()) continue;
-        c.changes.push_back(judge(name, label, m.name, m.unit, m.cls, bv, nv, thresholds));
+        const Pairs pairs =
+            per_base.empty() ? Pairs{} : pairs_of(per_base, per_new, name, label, m.field);
+        c.changes.push_back(judge(name, label, m.name, m.unit, m.cls, bv, nv, thresholds, pairs));
       }
     }
     for (const std::string& label : nruns->keys)
@@ -270,6 +319,7 @@ bool is_report(const json& j) {
 // What a folder holds for the gate: report.json files, and benchmark files by program name.
 struct FolderSet {
   std::vector<json> reports;
+  std::vector<fs::path> report_paths;  // relative to the folder, in the order of `reports`
   std::map<std::string, std::vector<json>> benchmarks;
 };
 
@@ -280,9 +330,10 @@ FolderSet read_folder(const fs::path& dir) {
     if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
   std::sort(files.begin(), files.end());  // rounds in order, whatever the directory order
   for (const fs::path& f : files) {
-    if (f.filename() == "report.json")
+    if (f.filename() == "report.json") {
       set.reports.push_back(read_json_file(f));
-    else if (f.parent_path().filename() == "bench")
+      set.report_paths.push_back(fs::relative(f, dir));
+    } else if (f.parent_path().filename() == "bench")
       set.benchmarks[f.stem().string()].push_back(read_json_file(f));
   }
   if (set.reports.empty() && set.benchmarks.empty())
@@ -298,7 +349,7 @@ Comparison compare_folders(const fs::path& base, const fs::path& candidate, cons
   Comparison c;
   c.alpha = t.alpha;
   if (!b.reports.empty() && !n.reports.empty())
-    append(c, compare_reports(b.reports, n.reports, t));
+    append(c, compare_reports(b.reports, n.reports, t, b.report_paths == n.report_paths));
   else if (!b.reports.empty() || !n.reports.empty())
     (b.reports.empty() ? c.only_in_new : c.only_in_base).push_back("report.json (scenarios)");
   for (const auto& [program, docs] : b.benchmarks) {

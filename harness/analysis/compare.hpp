@@ -51,7 +51,8 @@ struct MetricChange {
   int new_n = 0;
   double ratio = 1;            // new median / base median
   std::optional<Interval> ci;  // of the ratio, at 1 - alpha; absent without enough data
-  std::optional<double> p;     // two-sided U test
+  std::optional<double> p;     // two-sided U test, or signed-rank test when pairs > 0
+  int pairs = 0;               // > 0: decided on this many pairs (statistics.hpp decide_paired)
   double change_pct = 0;       // (ratio - 1) x 100, signed as measured
   double worse_pct = 0;        // change_pct, sign flipped for higher-is-better metrics
   double threshold_pct = 0;
@@ -67,9 +68,12 @@ struct Comparison {
   bool regressed = false;
 };
 
+// paired: report i of one side is the same round and scenario file as report i of the other
+// (`harness ab`'s folders): a metric whose runs line up report by report, run by run, every
+// value above 0, is decided on those pairs (decide_paired); any other on the pooled values.
 Comparison compare_reports(const std::vector<nlohmann::json>& base,
                            const std::vector<nlohmann::json>& candidate,
-                           const Thresholds& thresholds);
+                           const Thresholds& thresholds, bool paired = false);
 Comparison compare_benchmark_sets(const std::vector<nlohmann::json>& base,
                                   const std::vector<nlohmann::json>& candidate,
                                   const Thresholds& thresholds,
@@ -82,7 +86,8 @@ Comparison compare_benchmarks(const nlohmann::json& base, const nlohmann::json& 
                               const Thresholds& thresholds);
 
 // Two files: compare() or compare_benchmarks() by their content (throws when they are of
-// different kinds or neither). Two folders: every report.json below each is pooled, and every
+// different kinds or neither). Two folders: every report.json below each is pooled (and paired
+// report by report when both folders hold the same relative paths), and every
 // *.json in a folder named `bench` below it is pooled with the files of the same name on the
 // other side (one comparison per benchmark program), as `harness ab` lays out its rounds.
 Comparison compare_files(const std::filesystem::path& base, const std::filesystem::path& candidate,

@@ -1,4 +1,6 @@
 // Markdown and JSON of a Comparison (compare.hpp).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "harness/analysis/compare.hpp"
@@ -31,15 +33,26 @@ std::string fmt_ratio(const MetricChange& m) {
   return s;
 }
 
-std::string fmt_p(const std::optional<double>& p) {
-  if (!p) return "-";
-  if (*p < 1e-4) return fmt::format("{:.1e}", *p);
-  return fmt::format("{:.4f}", *p);
+std::string fmt_p(const MetricChange& m) {
+  if (!m.p) return m.pairs > 0 ? fmt::format("- ({} pairs)", m.pairs) : "-";
+  std::string s = *m.p < 1e-4 ? fmt::format("{:.1e}", *m.p) : fmt::format("{:.4f}", *m.p);
+  if (m.pairs > 0) s += fmt::format(" ({} pairs)", m.pairs);
+  return s;
+}
+
+// The fewest pairs with which the signed-rank test can reach `alpha`.
+int min_pairs(double alpha) {
+  int n = 1;
+  while (n < 64 && min_p_signed_rank(n) >= alpha) ++n;
+  return n;
 }
 
 std::string fmt_status(const MetricChange& m, double alpha) {
   std::string s(to_string(m.status));
-  if (m.status == ChangeStatus::not_enough_data)
+  if (m.status == ChangeStatus::not_enough_data && m.pairs > 0)
+    s += fmt::format(" ({} pairs cannot reach p < {}; run {} or more rounds)", m.pairs, alpha,
+                     min_pairs(alpha));
+  else if (m.status == ChangeStatus::not_enough_data)
     s += fmt::format(" ({} + {} values cannot reach p < {}; run {} or more a side)", m.base_n,
                      m.new_n, alpha, min_repetitions(alpha));
   return s;
@@ -56,11 +69,18 @@ std::string format_compare_markdown(const Comparison& c) {
       "enough data, {} not comparable.\n\n"
       "A change counts when its ratio of medians passes the metric's threshold and it is "
       "significant: two-sided Mann-Whitney U test p < {} and the {:g} % bootstrap interval of "
-      "the ratio excludes 1.\n\n",
+      "the ratio excludes 1.{}\n\n",
       c.regressed ? "REGRESSION" : "OK", counts[int(ChangeStatus::regression)],
       counts[int(ChangeStatus::improvement)], counts[int(ChangeStatus::ok)],
       counts[int(ChangeStatus::noise)], counts[int(ChangeStatus::not_enough_data)],
-      counts[int(ChangeStatus::not_available)], c.alpha, level);
+      counts[int(ChangeStatus::not_available)], c.alpha, level,
+      std::any_of(c.changes.begin(), c.changes.end(),
+                  [](const MetricChange& m) { return m.pairs > 0; })
+          ? " A row with pairs compares the two runs of each round instead (an interleaved A/B "
+            "run): its ratio is the median of the pairs' ratios new / base, its test the "
+            "Wilcoxon signed-rank test of their logarithms, its interval a bootstrap over "
+            "the pairs."
+          : "");
   if (!c.changes.empty()) {
     out += fmt::format(
         "| scenario | run | metric | base median | new median | ratio [{:g} % CI] | p | "
@@ -71,7 +91,7 @@ std::string format_compare_markdown(const Comparison& c) {
   for (const auto& m : c.changes)
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:g} % | {} |\n", m.scenario, m.run,
                        m.metric, fmt_side(m.base_median, m.base_n, m.unit),
-                       fmt_side(m.new_median, m.new_n, m.unit), fmt_ratio(m), fmt_p(m.p),
+                       fmt_side(m.new_median, m.new_n, m.unit), fmt_ratio(m), fmt_p(m),
                        m.threshold_pct, fmt_status(m, c.alpha));
   if (c.changes.empty()) out += "Nothing in common to compare.\n";
   auto list = [&](const char* title, const std::vector<std::string>& names) {
@@ -99,6 +119,7 @@ json comparison_to_json(const Comparison& c) {
                        {"ratio", m.ratio},
                        {"ci", ci},
                        {"p", m.p ? json(*m.p) : json(nullptr)},
+                       {"pairs", m.pairs},
                        {"change_pct", m.change_pct},
                        {"worse_pct", m.worse_pct},
                        {"threshold_pct", m.threshold_pct},
@@ -106,7 +127,10 @@ json comparison_to_json(const Comparison& c) {
   }
   return {{"regressed", c.regressed},
           {"alpha", c.alpha},
-          {"test", "Mann-Whitney U (two-sided) and bootstrap interval of the ratio of medians"},
+          {"test",
+           "Mann-Whitney U (two-sided) and bootstrap interval of the ratio of medians; rows with "
+           "pairs: Wilcoxon signed-rank (two-sided) of log(new / base) and bootstrap interval of "
+           "the median pair ratio"},
           {"changes", changes},
           {"only_in_base", c.only_in_base},
           {"only_in_new", c.only_in_new},

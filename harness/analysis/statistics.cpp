@@ -186,6 +186,109 @@ Interval bootstrap_ratio_ci(std::span<const double> base, std::span<const double
   return {quantile_lower(ratios, tail), quantile_lower(ratios, 1 - tail)};
 }
 
+SignedRankTest wilcoxon_signed_rank(std::span<const double> differences) {
+  require_values(differences, "differences");
+  std::vector<double> d;
+  for (double x : differences)
+    if (x != 0) d.push_back(x);
+  SignedRankTest t;
+  t.n = static_cast<int>(d.size());
+  if (d.empty()) return t;  // no difference at all: p = 1
+  std::vector<std::size_t> order(d.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return std::abs(d[a]) < std::abs(d[b]); });
+  std::vector<long> doubled(d.size(), 0);
+  double tie_term = 0;
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i + 1;
+    while (j < order.size() && std::abs(d[order[j]]) == std::abs(d[order[i]])) ++j;
+    const auto g = static_cast<double>(j - i);
+    tie_term += g * g * g - g;
+    for (std::size_t k = i; k < j; ++k) doubled[order[k]] = static_cast<long>(i + 1 + j);
+    i = j;
+  }
+  long w2 = 0, total2 = 0;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    total2 += doubled[i];
+    if (d[i] > 0) w2 += doubled[i];
+  }
+  t.w_plus = static_cast<double>(w2) / 2;
+  if (t.n <= kExactPairs) {
+    // count[s]: sign patterns whose positive doubled ranks sum to s; 2^40 fits a double exactly.
+    std::vector<double> count(static_cast<std::size_t>(total2) + 1, 0.0);
+    count[0] = 1;
+    long reach = 0;
+    for (long r : doubled) {
+      for (long s = reach; s >= 0; --s)
+        count[static_cast<std::size_t>(s + r)] += count[static_cast<std::size_t>(s)];
+      reach += r;
+    }
+    double below = 0, above = 0, all = 0;
+    for (long s = 0; s <= total2; ++s) {
+      const double c = count[static_cast<std::size_t>(s)];
+      all += c;
+      if (s <= w2) below += c;
+      if (s >= w2) above += c;
+    }
+    t.p = std::min(1.0, 2 * std::min(below, above) / all);
+    t.exact = true;
+    return t;
+  }
+  const double n = t.n;
+  const double mean = n * (n + 1) / 4;
+  const double var = n * (n + 1) * (2 * n + 1) / 24 - tie_term / 48;
+  if (var <= 0) return t;
+  const double z = std::max(0.0, std::abs(t.w_plus - mean) - 0.5) / std::sqrt(var);
+  t.p = std::min(1.0, std::erfc(z / std::sqrt(2.0)));
+  return t;
+}
+
+double min_p_signed_rank(int n) {
+  if (n < 1) return 1;
+  return std::min(1.0, 2 * std::pow(0.5, n));
+}
+
+Decision decide_paired(std::span<const double> base, std::span<const double> candidate,
+                       const DecisionOptions& o) {
+  require_values(base, "base");
+  require_values(candidate, "candidate");
+  require_level(o.alpha, "alpha");
+  if (base.size() != candidate.size()) throw std::invalid_argument("paired samples differ in size");
+  std::vector<double> ratios, logs;
+  for (std::size_t i = 0; i < base.size(); ++i) {
+    if (!(base[i] > 0 && candidate[i] > 0))
+      throw std::invalid_argument("a paired value is not above 0: no ratio");
+    ratios.push_back(candidate[i] / base[i]);
+    logs.push_back(std::log(candidate[i] / base[i]));
+  }
+  Decision d;
+  d.base_median = median({base.begin(), base.end()});
+  d.new_median = median({candidate.begin(), candidate.end()});
+  d.ratio = median(ratios);
+  const double change_pct = (d.ratio - 1) * 100;
+  d.worse_pct = o.higher_is_better ? -change_pct : change_pct;
+  d.min_p = min_p_signed_rank(static_cast<int>(ratios.size()));
+  if (d.min_p >= o.alpha) {
+    d.verdict = Verdict::not_enough_data;
+    return d;
+  }
+  d.signed_rank = wilcoxon_signed_rank(logs);
+  if (o.resamples < 1) throw std::invalid_argument("bootstrap needs at least one resample");
+  std::mt19937_64 rng(o.seed);
+  const std::vector<double> medians = bootstrap_medians(ratios, o.resamples, rng);
+  const double tail = o.alpha / 2;
+  d.ci = Interval{quantile_lower(medians, tail), quantile_lower(medians, 1 - tail)};
+  const bool interval_holds_one = d.ci->low <= 1 && 1 <= d.ci->high;
+  if (std::abs(d.worse_pct) <= o.threshold * 100)
+    d.verdict = Verdict::no_change;
+  else if (d.signed_rank->p >= o.alpha || interval_holds_one)
+    d.verdict = Verdict::not_significant;
+  else
+    d.verdict = d.worse_pct > 0 ? Verdict::regression : Verdict::improvement;
+  return d;
+}
+
 std::string_view to_string(Verdict verdict) {
   switch (verdict) {
     case Verdict::no_change: return "no change";

@@ -11,7 +11,15 @@
 //   the level, no data of that size can ever be significant: "not enough data".
 // - bootstrap_ratio_ci: percentile bootstrap confidence interval of median(new) / median(base),
 //   each sample resampled with replacement on its own; seeded, so a report is reproducible.
-// - decide: the decision table of one metric (see decide()).
+// - wilcoxon_signed_rank: the paired test, for values that come in pairs (the base and the
+//   candidate of one round of an interleaved A/B run, seconds apart, so the drift between rounds
+//   falls on both). Zero differences are dropped; the rest ranked by absolute value with
+//   doubled mid-ranks, and the distribution of the positive ranks' sum counted exactly (every
+//   sign pattern equally likely) up to kExactPairs differences, beyond with the normal
+//   approximation (tie and continuity corrections). Two-sided p as for the U test.
+// - decide: the decision table of one metric (see decide()); decide_paired() the same table
+//   on pairs: the effect is the median of the pairs' ratios new / base, the test the signed-rank
+//   test of their logarithms, the interval a bootstrap of that median over resampled pairs.
 //
 // Values are whatever the metric measures (seconds, KiB, fps); they must be finite. Functions
 // throw std::invalid_argument on empty samples or a level outside (0, 1).
@@ -40,6 +48,21 @@ UTest mann_whitney_u(std::span<const double> base, std::span<const double> candi
                      UMethod method = UMethod::automatic);
 
 double min_p_two_sided(int m, int n);
+
+inline constexpr int kExactPairs = 40;
+
+struct SignedRankTest {
+  double w_plus = 0;  // sum of the ranks of the positive differences
+  int n = 0;          // differences that are not 0
+  double p = 1;       // two-sided
+  bool exact = false;
+};
+
+SignedRankTest wilcoxon_signed_rank(std::span<const double> differences);
+
+// The smallest two-sided p of the exact signed-rank test with n pairs: 2 / 2^n (every pair on
+// the same side). 9 pairs: 0.0039.
+double min_p_signed_rank(int n);
 
 double median(std::vector<double> values);  // by value: it partially sorts its copy
 
@@ -81,7 +104,8 @@ struct Decision {
   std::optional<Interval> ci;
   double worse_pct = 0;  // (ratio - 1) x 100, sign flipped for higher-is-better: > 0 is worse
   std::optional<UTest> test;
-  double min_p = 1;  // min_p_two_sided of the sizes
+  std::optional<SignedRankTest> signed_rank;  // decide_paired() only, instead of `test`
+  double min_p = 1;  // min_p_two_sided of the sizes (min_p_signed_rank of the pairs)
 };
 
 // The decision table, in this order:
@@ -94,5 +118,13 @@ struct Decision {
 // interval says "maybe no change". The base median must not be 0 (the caller reports n/a).
 Decision decide(std::span<const double> base, std::span<const double> candidate,
                 const DecisionOptions& options);
+
+// The same table on pairs (base[i], candidate[i]), every value above 0: ratio = the median of
+// candidate[i] / base[i]; test = wilcoxon_signed_rank of their logarithms (so a change by a
+// factor counts alike for large and small values); interval = percentile bootstrap of that
+// median over resampled pairs; not_enough_data when min_p_signed_rank(pairs) >= alpha.
+// base_median and new_median are still the medians of each side, for the table.
+Decision decide_paired(std::span<const double> base, std::span<const double> candidate,
+                       const DecisionOptions& options);
 
 }  // namespace harness
