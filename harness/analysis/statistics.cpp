@@ -81,6 +81,13 @@ std::pair<double, double> exact_tails(const std::vector<long>& scores, std::size
   return {below / all, above / all};
 }
 
+// The rows of the decision table after "not enough data" (see decide()), shared by both tests.
+Verdict verdict_of(double worse_pct, double p, const Interval& ci, const DecisionOptions& o) {
+  if (std::abs(worse_pct) <= o.threshold * 100) return Verdict::no_change;
+  if (p >= o.alpha || (ci.low <= 1 && 1 <= ci.high)) return Verdict::not_significant;
+  return worse_pct > 0 ? Verdict::regression : Verdict::improvement;
+}
+
 }  // namespace
 
 UTest mann_whitney_u(std::span<const double> base, std::span<const double> candidate,
@@ -279,13 +286,7 @@ Decision decide_paired(std::span<const double> base, std::span<const double> can
   const std::vector<double> medians = bootstrap_medians(ratios, o.resamples, rng);
   const double tail = o.alpha / 2;
   d.ci = Interval{quantile_lower(medians, tail), quantile_lower(medians, 1 - tail)};
-  const bool interval_holds_one = d.ci->low <= 1 && 1 <= d.ci->high;
-  if (std::abs(d.worse_pct) <= o.threshold * 100)
-    d.verdict = Verdict::no_change;
-  else if (d.signed_rank->p >= o.alpha || interval_holds_one)
-    d.verdict = Verdict::not_significant;
-  else
-    d.verdict = d.worse_pct > 0 ? Verdict::regression : Verdict::improvement;
+  d.verdict = verdict_of(d.worse_pct, d.signed_rank->p, *d.ci, o);
   return d;
 }
 
@@ -319,13 +320,7 @@ Decision decide(std::span<const double> base, std::span<const double> candidate,
   }
   d.test = mann_whitney_u(base, candidate);
   d.ci = bootstrap_ratio_ci(base, candidate, 1 - o.alpha, o.resamples, o.seed);
-  const bool interval_holds_one = d.ci->low <= 1 && 1 <= d.ci->high;
-  if (std::abs(d.worse_pct) <= o.threshold * 100)
-    d.verdict = Verdict::no_change;
-  else if (d.test->p >= o.alpha || interval_holds_one)
-    d.verdict = Verdict::not_significant;
-  else
-    d.verdict = d.worse_pct > 0 ? Verdict::regression : Verdict::improvement;
+  d.verdict = verdict_of(d.worse_pct, d.test->p, *d.ci, o);
   return d;
 }
 
